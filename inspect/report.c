@@ -1,0 +1,78 @@
+/* report.c — text and JSON rendering of diagnostics; see report.h. */
+#include "report.h"
+
+#include "cmd.h"
+
+const char *report_path(const struct wf_set *s, enum wd_file f)
+{
+	if (!s)
+		return NULL;
+	switch (f) {
+	case WD_F_DB: return s->db.path;
+	case WD_F_WAL: return s->wal.path;
+	case WD_F_SHM: return s->shm.path;
+	case WD_F_JOURNAL: return s->journal.path;
+	case WD_F_NONE: break;
+	}
+	return NULL;
+}
+
+void report_text(FILE *out, const struct wd_diags *d, const struct wf_set *s)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct wd_diag *g = &d->v[i];
+		const char *path = report_path(s, g->file);
+		fprintf(out, "%-7s %s", wd_severity_name(g->sev), wd_code_name(g->code));
+		if (path)
+			fprintf(out, "  %s", path);
+		else if (g->file != WD_F_NONE)
+			fprintf(out, "  (%s)", wd_file_name(g->file));
+		if (g->offset != WD_NONE)
+			fprintf(out, " offset %lld", (long long)g->offset);
+		if (g->frame != WD_NONE)
+			fprintf(out, " frame %lld", (long long)g->frame);
+		if (g->page != WD_NONE)
+			fprintf(out, " page %lld", (long long)g->page);
+		fprintf(out, "\n        %s\n        action: %s\n", g->msg, wd_code_action(g->code));
+	}
+	if (d->dropped)
+		fprintf(out, "(%zu more findings not shown)\n", d->dropped);
+}
+
+void report_json(struct jw *j, const struct wd_diags *d, const struct wf_set *s)
+{
+	jw_arr_begin(j, "findings");
+	for (size_t i = 0; i < d->n; i++) {
+		const struct wd_diag *g = &d->v[i];
+		jw_obj_begin(j, NULL);
+		jw_str(j, "code", wd_code_name(g->code));
+		jw_str(j, "severity", wd_severity_name(g->sev));
+		jw_str(j, "file", g->file == WD_F_NONE ? NULL : wd_file_name(g->file));
+		jw_str(j, "path", report_path(s, g->file));
+		if (g->offset != WD_NONE) jw_int(j, "offset", g->offset); else jw_null(j, "offset");
+		if (g->frame != WD_NONE) jw_int(j, "frame", g->frame); else jw_null(j, "frame");
+		if (g->page != WD_NONE) jw_int(j, "page", g->page); else jw_null(j, "page");
+		jw_str(j, "message", g->msg);
+		jw_str(j, "action", wd_code_action(g->code));
+		jw_obj_end(j);
+	}
+	jw_arr_end(j);
+	if (d->dropped)
+		jw_uint(j, "findings_dropped", d->dropped);
+}
+
+int report_exit_status(const struct wd_diags *d, int strict)
+{
+	int w = wd_worst(d);
+	if (w >= WD_ERROR)
+		return EXIT_ERRORS;
+	if (w == WD_WARNING)
+		return strict ? EXIT_ERRORS : EXIT_WARNINGS;
+	return EXIT_OK;
+}
+
+const char *report_status_name(const struct wd_diags *d)
+{
+	int w = wd_worst(d);
+	return w >= WD_ERROR ? "error" : w == WD_WARNING ? "warning" : "ok";
+}

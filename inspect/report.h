@@ -1,0 +1,30 @@
+/*
+ * report.h — printing diagnostics for people (text) and machines (JSON),
+ * and the exit status they imply.
+ */
+#ifndef WALDO_REPORT_H
+#define WALDO_REPORT_H
+
+#include <stdio.h>
+#include "../formats/diag.h"
+#include "files.h"
+#include "json.h"
+
+/* Path of the file a diagnostic is about, from the set (NULL allowed). */
+const char *report_path(const struct wf_set *s, enum wd_file f);
+
+/*
+ * One finding per block:
+ *   error WAL_CHECKSUM_MISMATCH  x.db-wal offset 4152 frame 2
+ *         frame 2: checksum … 
+ *         action: …
+ */
+void report_text(FILE *out, const struct wd_diags *d, const struct wf_set *s);
+/* "findings": [ {code, severity, file, path, offset, frame, page, message, action}, … ] */
+void report_json(struct jw *j, const struct wd_diags *d, const struct wf_set *s);
+/* 0 nothing worse than info, 1 warnings, 2 errors; strict turns warnings into errors. */
+int report_exit_status(const struct wd_diags *d, int strict);
+/* "ok", "warning" or "error". */
+const char *report_status_name(const struct wd_diags *d);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * main.c — waldo's command table and dispatcher.  Everything else lives in
+ * libwaldo.a, which the tests and fuzzers link too.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "inspect/cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "header",   cmd_header,   "decode the 100-byte database header" },
+	{ "wal",      cmd_wal,      "decode a WAL: header, every frame's classification, transactions" },
+	{ "shm",      cmd_shm,      "decode a -shm wal-index: header copies, checkpoint info, hash index" },
+	{ "page",     cmd_page,     "decode one b-tree page (cells, records, freeblocks) with a hex view" },
+	{ "findings", cmd_findings, "list every finding code with its severity and meaning" },
+};
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: waldo [--version] [--help] COMMAND [ARGS]\n\n"
+		   "Forensic inspection and repair of SQLite databases in WAL mode.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'waldo help COMMAND' or 'waldo COMMAND --help' describes one command.\n"
+		   "Exit status: 0 ok (info at most), 1 warnings, 2 errors, 64 usage,\n"
+		   "66 an input cannot be read.\n");
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+		printf("waldo %s\n", WALDO_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "help")) {
+		if (argc < 3) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		const struct command *c = find(argv[2]);
+		if (!c) {
+			fprintf(stderr, "waldo: unknown command '%s'\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		char *hargv[] = { (char *)c->name, (char *)"--help", NULL };
+		return c->fn(2, hargv);
+	}
+	const struct command *c = find(name);
+	if (!c) {
+		fprintf(stderr, "waldo: unknown command '%s' (see 'waldo help')\n", name);
+		return EXIT_USAGE;
+	}
+	return c->fn(argc - 1, argv + 1);
+}
