@@ -29,7 +29,7 @@
  *    92   4  version-valid-for
  *    96   4  SQLITE_VERSION_NUMBER of the last writer
  *
- * The checks mirror lockBtree() in src/btree.c.  See docs/format.md §4.
+ * The checks mirror lockBtree() in src/btree.c.  See docs/format-db.md.
  */
 #include "dbheader.h"
 

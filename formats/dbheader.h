@@ -1,6 +1,6 @@
 /*
  * dbheader.h — the 100-byte SQLite database header (start of page 1).
- * Layout and validity rules: formats/dbheader.c and docs/format.md §4.
+ * Layout and validity rules: formats/dbheader.c and docs/format-db.md.
  */
 #ifndef WALDO_DBHEADER_H
 #define WALDO_DBHEADER_H

@@ -13,7 +13,7 @@
  * after a commit) the header is zeroed.  SQLite's hasHotJournal() calls a
  * journal hot when its first byte is non-zero and no process holds
  * RESERVED on the database; the lock half is for the caller to check.
- * See docs/format.md §7.
+ * See docs/format-journal.md.
  */
 #include "journal.h"
 

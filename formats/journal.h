@@ -1,6 +1,6 @@
 /*
  * journal.h — rollback journal header (`-journal`), enough to tell whether
- * a journal is hot.  Layout: formats/journal.c and docs/format.md §7.
+ * a journal is hot.  Layout: formats/journal.c and docs/format-journal.md.
  */
 #ifndef WALDO_JOURNAL_H
 #define WALDO_JOURNAL_H
