@@ -2,7 +2,7 @@
  * wal.h — the write-ahead log: 32-byte header, 24-byte frame headers, the
  * cumulative checksum chain in both word orders, and a walk that classifies
  * every frame exactly where SQLite's walIndexRecover would stop.
- * Layout and rules: formats/wal.c and docs/format.md §1-2.
+ * Layout and rules: formats/wal.c and docs/format-wal.md.
  */
 #ifndef WALDO_WAL_H
 #define WALDO_WAL_H
@@ -91,7 +91,8 @@ static inline uint64_t wal_frame_offset(uint32_t page_size, uint64_t iFrame)
 void wal_checksum(int big, const uint8_t *p, size_t n, uint32_t s[2]);
 
 /* Decode and check the 32-byte header.  Appends WAL_TORN_HEADER,
- * WAL_HEADER_INVALID or WAL_VERSION_INVALID. */
+ * WAL_HEADER_INVALID or WAL_VERSION_INVALID (WAL_EMPTY when n is 0).
+ * Returns WD_FATAL when SQLite cannot use the header, else WD_OK. */
 int wal_parse_header(const uint8_t *p, size_t n, struct wal_header *h, struct wd_diags *d);
 
 /* Recompute and store the header checksum (bytes 24..31) from bytes 0..23. */
@@ -109,6 +110,16 @@ void wal_header_seal(uint8_t hdr[WAL_HDR_SIZE]);
 int wal_walk(const uint8_t *buf, uint64_t len, uint32_t page_size_hint,
 	     struct wal_walk *w, struct wd_diags *d);
 void wal_walk_free(struct wal_walk *w);
+
+/*
+ * Extend the running checksum over one frame as walDecodeFrame does: frame
+ * header bytes 0..7 (page number, commit size), then the page_size bytes of
+ * the page at frame + 24.  The caller guarantees 24 + page_size bytes.
+ */
+void wal_frame_checksum(int big, const uint8_t *frame, uint32_t page_size, uint32_t s[2]);
+
+/* A page size the WAL header may carry: power of two in 512..65536. */
+bool wal_page_size_ok(uint32_t sz);
 
 /* Short lowercase name of a frame state ("committed", "stale", …). */
 const char *wal_frame_state_name(enum wal_frame_state s);
