@@ -3,7 +3,7 @@
  * checkpoint info (nBackfill, aReadMark, lock bytes, nBackfillAttempted)
  * and the hash-table blocks.  Everything but aSalt is in the byte order of
  * the host that wrote it; the parser detects that order from iVersion.
- * Layout and rules: formats/shm.c and docs/format.md §3.
+ * Layout and rules: formats/shm.c and docs/format-shm.md.
  */
 #ifndef WALDO_SHM_H
 #define WALDO_SHM_H

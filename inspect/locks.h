@@ -1,0 +1,43 @@
+/*
+ * locks.h — who holds SQLite's POSIX locks on a database and its -shm.
+ *
+ * SQLite (unix VFS) takes advisory fcntl locks: on the database file at
+ * PENDING (0x40000000), RESERVED (+1) and the SHARED range (+2, 510 bytes);
+ * on the -shm at bytes 120..127 (WRITE, CKPT, RECOVER, READ0..READ4) and 128
+ * (the dead-man switch every connection holds shared).  On Linux every holder
+ * is read from /proc/locks (matched by device and inode); elsewhere F_GETLK
+ * finds one holder per byte.  Probing never takes a lock.
+ */
+#ifndef WALDO_LOCKS_H
+#define WALDO_LOCKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "files.h"
+
+#define LOCKS_MAX 256
+
+struct lock_holder {
+	pid_t pid;                /* -1 for open-file-description locks */
+	char file;                /* 'd' database, 's' -shm */
+	bool exclusive;           /* write lock */
+	uint64_t start, end;      /* byte range, inclusive */
+	char what[64];            /* "WRITE", "READ1", "SHARED", "DMS", … */
+	char comm[64];            /* process name from /proc/PID/comm, "" if unknown */
+};
+
+struct lock_report {
+	struct lock_holder h[LOCKS_MAX];
+	int n;
+	bool truncated;           /* more holders than LOCKS_MAX */
+	bool reliable;            /* false when the probe could not be made */
+};
+
+/* Fill r with the locks other processes hold on s->db and s->shm. */
+void locks_probe(const struct wf_set *s, struct lock_report *r);
+/* Distinct PIDs in r, comma-separated "pid(comm)" list into buf. */
+void locks_pid_list(const struct lock_report *r, char *buf, size_t n);
+
+#endif
