@@ -76,3 +76,38 @@ const char *report_status_name(const struct wd_diags *d)
 	int w = wd_worst(d);
 	return w >= WD_ERROR ? "error" : w == WD_WARNING ? "warning" : "ok";
 }
+
+void report_json_db_header(struct jw *j, const char *key, const struct db_header *h)
+{
+	jw_obj_begin(j, key);
+	jw_bool(j, "magic_ok", h->magic_ok);
+	jw_uint(j, "page_size", h->page_size);
+	jw_uint(j, "page_size_raw", h->page_size_raw);
+	jw_uint(j, "write_version", h->write_version);
+	jw_uint(j, "read_version", h->read_version);
+	jw_uint(j, "reserved_bytes", h->reserved_bytes);
+	jw_uint(j, "max_payload_fraction", h->max_payload_frac);
+	jw_uint(j, "min_payload_fraction", h->min_payload_frac);
+	jw_uint(j, "leaf_payload_fraction", h->leaf_payload_frac);
+	jw_uint(j, "change_counter", h->change_counter);
+	jw_uint(j, "db_size", h->db_size);
+	jw_bool(j, "db_size_valid", h->size_valid);
+	jw_uint(j, "freelist_trunk", h->freelist_trunk);
+	jw_uint(j, "freelist_count", h->freelist_count);
+	jw_uint(j, "schema_cookie", h->schema_cookie);
+	jw_uint(j, "schema_format", h->schema_format);
+	jw_uint(j, "default_cache_size", h->default_cache_size);
+	jw_uint(j, "largest_root", h->largest_root);
+	jw_uint(j, "text_encoding", h->text_encoding);
+	jw_str(j, "text_encoding_name", dbh_encoding_name(h->text_encoding));
+	jw_uint(j, "user_version", h->user_version);
+	jw_uint(j, "incremental_vacuum", h->incremental_vacuum);
+	jw_uint(j, "application_id", h->application_id);
+	jw_bool(j, "reserved_zero", h->reserved_zero);
+	jw_uint(j, "version_valid_for", h->version_valid_for);
+	jw_uint(j, "sqlite_version", h->sqlite_version);
+	jw_uint(j, "usable_size", h->usable_size);
+	jw_bool(j, "wal_mode", h->wal_mode);
+	jw_bool(j, "auto_vacuum", h->auto_vacuum);
+	jw_obj_end(j);
+}

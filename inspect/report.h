@@ -6,6 +6,7 @@
 #define WALDO_REPORT_H
 
 #include <stdio.h>
+#include "../formats/dbheader.h"
 #include "../formats/diag.h"
 #include "files.h"
 #include "json.h"
@@ -26,5 +27,8 @@ void report_json(struct jw *j, const struct wd_diags *d, const struct wf_set *s)
 int report_exit_status(const struct wd_diags *d, int strict);
 /* "ok", "warning" or "error". */
 const char *report_status_name(const struct wd_diags *d);
+
+/* Every database header field as a JSON object named key. */
+void report_json_db_header(struct jw *j, const char *key, const struct db_header *h);
 
 #endif
