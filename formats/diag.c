@@ -64,6 +64,7 @@ int wd_code_lookup(const char *name)
 	return -1;
 }
 
+__attribute__((format(printf, 8, 0)))
 static void vadd(struct wd_diags *d, enum wd_code code, enum wd_severity sev, enum wd_file file,
 		 int64_t offset, int64_t frame, int64_t page, const char *fmt, va_list ap)
 {
