@@ -14,11 +14,17 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "inspect",  cmd_inspect,  "diagnose a database, its -wal, -shm and -journal: summary and findings" },
 	{ "header",   cmd_header,   "decode the 100-byte database header" },
 	{ "wal",      cmd_wal,      "decode a WAL: header, every frame's classification, transactions" },
 	{ "shm",      cmd_shm,      "decode a -shm wal-index: header copies, checkpoint info, hash index" },
 	{ "page",     cmd_page,     "decode one b-tree page (cells, records, freeblocks) with a hex view" },
 	{ "findings", cmd_findings, "list every finding code with its severity and meaning" },
+	{ "log",      cmd_log,      "the transactions in the WAL, and commit groups SQLite will not see" },
+	{ "history",  cmd_history,  "every version of one page in the database file and the WAL" },
+	{ "extract",  cmd_extract,  "write the state as of one commit as a standalone database" },
+	{ "bisect",   cmd_bisect,   "find the first commit after which integrity_check fails" },
+	{ "readers",  cmd_readers,  "processes holding locks, read marks, and what they keep from checkpoints" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

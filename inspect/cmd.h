@@ -18,16 +18,23 @@ enum {
 	EXIT_USAGE = 64,    /* EX_USAGE */
 	EXIT_NOINPUT = 66,  /* EX_NOINPUT: an input cannot be read */
 	EXIT_SOFTWARE = 70, /* internal error (out of memory, …) */
+	EXIT_CANTCREAT = 73,/* EX_CANTCREAT: an output cannot be written */
 	EXIT_TEMPFAIL = 75, /* the database is in use */
 };
 
 #define WALDO_VERSION "0.1.0"
 
+int cmd_inspect(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_wal(int argc, char **argv);
 int cmd_shm(int argc, char **argv);
 int cmd_page(int argc, char **argv);
 int cmd_findings(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_bisect(int argc, char **argv);
+int cmd_readers(int argc, char **argv);
 
 /*
  * Print `usage` to stdout when argv holds -h/--help (returns 1: the caller

@@ -1,0 +1,287 @@
+/* checks.c — cross-file findings; see checks.h. */
+#include "checks.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "materialize.h"
+#include "../formats/bytes.h"
+
+/* The WAL against the database: page size, and page 1 of the WAL against the file's. */
+static void check_wal_pairing(struct model *m)
+{
+	if (!m->has_wal || !m->wal.hdr.valid || !m->db_ok || !m->dbh.page_size_ok)
+		return;
+	if (m->wal.hdr.page_size != m->dbh.page_size) {
+		wd_add(&m->diags, WD_WAL_PAGE_SIZE_MISMATCH, WD_F_WAL, 8, WD_NONE, WD_NONE,
+		       "WAL page size %u, database page size %u: SQLite would apply these frames to the "
+		       "wrong offsets", m->wal.hdr.page_size, m->dbh.page_size);
+		wd_add(&m->diags, WD_WAL_FOREIGN, WD_F_WAL, 8, WD_NONE, WD_NONE,
+		       "a WAL of %u-byte pages cannot belong to a database of %u-byte pages",
+		       m->wal.hdr.page_size, m->dbh.page_size);
+		return;
+	}
+	/* The newest valid copy of page 1 in the WAL must describe the same database. */
+	uint32_t f = model_find_frame(m, 1, 0, m->wal.nvalid);
+	const uint8_t *p = f ? model_frame_page(m, f) : NULL;
+	if (!p || m->page_size < DBH_SIZE)
+		return;
+	struct db_header wh;
+	struct wd_diags scratch = { 0 };
+	dbh_parse(p, DBH_SIZE, &wh, &scratch);
+	wd_diags_free(&scratch);
+	const char *what = NULL;
+	if (!wh.magic_ok)
+		what = "does not start with the SQLite header";
+	else if (wh.page_size != m->dbh.page_size)
+		what = "names another page size";
+	else if (wh.text_encoding != m->dbh.text_encoding)
+		what = "names another text encoding";
+	else if (wh.application_id != m->dbh.application_id)
+		what = "names another application id";
+	else if (wh.largest_root == 0 && m->dbh.largest_root != 0 && m->dbh.incremental_vacuum == wh.incremental_vacuum)
+		what = "disagrees on auto-vacuum";
+	if (what)
+		wd_add(&m->diags, WD_WAL_FOREIGN, WD_F_WAL,
+		       (int64_t)wal_frame_offset(m->wal.page_size, f) + WAL_FRAME_HDR_SIZE, f, 1,
+		       "the WAL's copy of page 1 (frame %u) %s than the database file", f, what);
+}
+
+static void check_sizes(struct model *m, struct check_result *r)
+{
+	if (!m->db_ok || !m->page_size)
+		return;
+	/* A hot journal's rollback restores the size; the file's extent is in flux. */
+	if (m->has_journal && m->jrnl.first_byte_nonzero)
+		return;
+	uint32_t ps = m->page_size;
+	uint64_t fsize = m->files.db.size;
+	uint64_t whole = fsize / ps;
+	if (fsize % ps)
+		wd_add(&m->diags, WD_DB_TRAILING_BYTES, WD_F_DB, (int64_t)(whole * ps), WD_NONE, WD_NONE,
+		       "file ends with a partial page of %llu bytes after page %llu",
+		       (unsigned long long)(fsize % ps), (unsigned long long)whole);
+	uint32_t ncommit = model_ncommits(m);
+	if (ncommit == 0) {
+		if (!m->dbh.size_valid) {
+			if (m->dbh.db_size != 0 || m->dbh.change_counter != m->dbh.version_valid_for)
+				wd_add(&m->diags, WD_DB_SIZE_FIELD_STALE, WD_F_DB, 28, WD_NONE, 1,
+				       "in-header size %u is not trusted: change counter %u != version-valid-for %u; "
+				       "SQLite uses the file size (%llu pages)", m->dbh.db_size,
+				       m->dbh.change_counter, m->dbh.version_valid_for, (unsigned long long)whole);
+		} else if (m->dbh.db_size > whole + (fsize % ps ? 1 : 0)) {
+			wd_add(&m->diags, WD_DB_FILE_TRUNCATED, WD_F_DB, (int64_t)fsize, WD_NONE, WD_NONE,
+			       "header says %u pages but the file holds %llu: pages %llu..%u are missing "
+			       "(SQLite reports corruption)", m->dbh.db_size, (unsigned long long)whole,
+			       (unsigned long long)whole + 1, m->dbh.db_size);
+		} else if (m->dbh.db_size < whole) {
+			wd_add(&m->diags, WD_DB_TRAILING_BYTES, WD_F_DB, (int64_t)m->dbh.db_size * ps,
+			       WD_NONE, (int64_t)m->dbh.db_size + 1,
+			       "pages %u..%llu lie past the in-header size of %u pages (SQLite ignores them)",
+			       m->dbh.db_size + 1, (unsigned long long)whole, m->dbh.db_size);
+		}
+		return;
+	}
+	/* The final state comes from the WAL: every page must be somewhere. */
+	uint32_t last = model_commit(m, MODEL_LAST);
+	uint32_t npages = model_npages(m, last);
+	if (!model_size_plausible(m, npages)) {
+		uint32_t f = model_commit_frame(m, last);
+		wd_add(&m->diags, WD_WAL_FRAME_INVALID, WD_F_WAL, (int64_t)wal_frame_offset(m->wal.page_size, f) + 4,
+		       f, WD_NONE, "commit %u says the database has %u pages; no file can hold that many "
+		       "(%llu pages in the database file, %u frames)", last, npages,
+		       (unsigned long long)whole, m->wal.nframes);
+		return;
+	}
+	uint32_t first_missing = 0, nmissing = 0;
+	for (uint32_t p = 1; p <= npages; p++) {
+		if (p == dbh_lock_byte_page(ps))
+			continue;
+		if (!model_page(m, last, p, NULL)) {
+			if (!nmissing)
+				first_missing = p;
+			nmissing++;
+		}
+	}
+	r->missing_pages = nmissing;
+	if (nmissing)
+		wd_add(&m->diags, WD_DB_FILE_TRUNCATED, WD_F_DB, (int64_t)fsize, WD_NONE, first_missing,
+		       "the last commit needs %u pages; %u of them (from page %u) are in neither the "
+		       "database file (%llu pages) nor the WAL", npages, nmissing, first_missing,
+		       (unsigned long long)whole);
+	uint32_t f1;
+	const uint8_t *p1 = model_page(m, last, 1, &f1);
+	if (p1 && ps >= DBH_SIZE) {
+		uint32_t cc = rd_be32(p1 + 24), vvf = rd_be32(p1 + 92), sz = rd_be32(p1 + 28);
+		if (cc == vvf && sz != 0 && sz != npages)
+			wd_add(&m->diags, WD_DB_SIZE_FIELD_STALE, f1 ? WD_F_WAL : WD_F_DB,
+			       f1 ? (int64_t)wal_frame_offset(m->wal.page_size, f1) + WAL_FRAME_HDR_SIZE + 28 : 28,
+			       f1 ? (int64_t)f1 : WD_NONE, 1,
+			       "page 1 says the database has %u pages, the last commit says %u", sz, npages);
+	}
+}
+
+static void check_shm(struct model *m)
+{
+	if (m->has_shm && !m->has_wal) {
+		wd_add(&m->diags, WD_SHM_WITHOUT_WAL, WD_F_SHM, WD_NONE, WD_NONE, WD_NONE,
+		       "-shm present but no -wal (normal after a clean close or a TRUNCATE checkpoint)");
+		if (m->shm.has_header && m->shm.order_known && m->shm.hdr[0].mx_frame > 0)
+			wd_add(&m->diags, WD_SHM_STALE, WD_F_SHM, 16, WD_NONE, WD_NONE,
+			       "-shm says the WAL has %u committed frames, but there is no -wal",
+			       m->shm.hdr[0].mx_frame);
+	}
+}
+
+/*
+ * A checkpointer is starved when the backlog is past SQLite's auto-checkpoint
+ * threshold, or when a read mark holds nBackfill where it is while the
+ * backlog already outweighs the database file.
+ */
+static void check_checkpoint(struct model *m, const struct check_result *r)
+{
+	if (!m->has_shm || !m->shm.has_header || !m->shm.order_known || !m->shm.hdr[0].is_init)
+		return;
+	const struct shm_info *s = &m->shm;
+	uint32_t mx = s->hdr[0].mx_frame;
+	if (mx <= s->n_backfill)
+		return;
+	uint32_t backlog = mx - s->n_backfill;
+	bool pinned = false;
+	char marks[128] = "";
+	size_t k = 0;
+	for (int i = 1; i < SHM_NREADER; i++) {
+		if (s->read_mark[i] == SHM_READMARK_NOT_USED || s->read_mark[i] >= mx)
+			continue;
+		if (s->n_backfill > 0 && s->read_mark[i] == s->n_backfill)
+			pinned = true;
+		if (k < sizeof marks)
+			k += (size_t)snprintf(marks + k, sizeof marks - k, "%sREAD%d=%u", k ? ", " : "", i,
+					      s->read_mark[i]);
+	}
+	uint64_t backlog_bytes = (uint64_t)backlog * (m->page_size ? m->page_size : 0);
+	if (backlog < CKPT_STARVED_FRAMES && !(pinned && backlog_bytes > m->files.db.size))
+		return;
+	char pids[256] = "";
+	struct lock_report readers;
+	readers.n = 0;
+	for (int i = 0; i < r->locks.n; i++)
+		if (r->locks.h[i].file == 's' && !strncmp(r->locks.h[i].what, "READ", 4) &&
+		    strcmp(r->locks.h[i].what, "READ0"))
+			readers.h[readers.n++] = r->locks.h[i];
+	locks_pid_list(&readers, pids, sizeof pids);
+	wd_add(&m->diags, WD_CKPT_STARVED, WD_F_SHM, 96, WD_NONE, WD_NONE,
+	       "%u frames (%llu bytes) not checkpointed: nBackfill %u, mxFrame %u%s%s%s%s", backlog,
+	       (unsigned long long)backlog_bytes, s->n_backfill, mx,
+	       marks[0] ? "; read marks below mxFrame: " : "", marks,
+	       pids[0] ? "; readers now: " : "", pids);
+}
+
+/*
+ * A checkpoint copies, for every page, the page's newest frame, and skips a
+ * page altogether when that frame lies past the frames it may copy
+ * (walCheckpoint: `iFrame > mxSafeFrame`).  Frames are only ever appended,
+ * so a page whose newest committed frame is at or below nBackfill now was
+ * copied by the checkpoint that set nBackfill, and the file must hold
+ * exactly that frame's bytes.  When it does not, the -shm claims a
+ * checkpoint the file does not reflect: pages written back by hand after a
+ * checkpoint, or the WAL-reset race of SQLite 3.7.0 to 3.51.2.  SQLite
+ * trusts nBackfill and reads those pages from the file.
+ */
+static void check_backfill(struct model *m)
+{
+	const struct shm_info *s = &m->shm;
+	if (!m->has_shm || !m->has_wal || !m->wal_usable || !s->hdr_ok || s->foreign_endian)
+		return;
+	uint32_t nb = s->n_backfill, mx = m->wal.mx_frame;
+	if (nb == 0 || nb > mx || s->hdr[0].mx_frame != mx ||
+	    s->hdr[0].salt1 != m->wal.hdr.salt1 || s->hdr[0].salt2 != m->wal.hdr.salt2)
+		return;
+	uint32_t npages = model_npages(m, MODEL_LAST);
+	uint32_t ndiff = 0, first = 0, first_frame = 0;
+	for (uint32_t p = 1; p <= m->idx_maxpg && p <= npages; p++) {
+		uint32_t f = model_find_frame(m, p, 0, mx);
+		const uint8_t *dbp = f && f <= nb ? model_db_page(m, p) : NULL;
+		if (!dbp)
+			continue;
+		if (memcmp(dbp, model_frame_page(m, f), m->page_size)) {
+			if (!ndiff) {
+				first = p;
+				first_frame = f;
+			}
+			ndiff++;
+		}
+	}
+	if (ndiff)
+		wd_add(&m->diags, WD_SHM_BACKFILL_INVALID, WD_F_DB, (int64_t)(first - 1) * m->page_size,
+		       first_frame, first,
+		       "nBackfill %u says the checkpoint copied frames up to %u, but %u pages whose newest "
+		       "frame lies there differ from it in the database file (first: page %u, frame %u); "
+		       "the file was changed after the checkpoint, or the checkpoint was lost",
+		       nb, nb, ndiff, first, first_frame);
+}
+
+static void check_journal(struct model *m)
+{
+	if (m->has_journal && m->jrnl.first_byte_nonzero && m->has_db)
+		wd_add(&m->diags, WD_DB_HOT_JOURNAL, WD_F_JOURNAL, 0, WD_NONE, WD_NONE,
+		       "journal of %llu bytes%s: the next connection rolls the database back to %u pages",
+		       (unsigned long long)m->files.journal.size,
+		       m->jrnl.magic_ok ? "" : " (header not synced)", m->jrnl.orig_pages);
+}
+
+static void check_locks(struct model *m, struct check_result *r)
+{
+	locks_probe(&m->files, &r->locks);
+	if (!r->locks.n)
+		return;
+	char pids[512];
+	locks_pid_list(&r->locks, pids, sizeof pids);
+	wd_add(&m->diags, WD_DB_IN_USE, r->locks.h[0].file == 's' ? WD_F_SHM : WD_F_DB, WD_NONE, WD_NONE,
+	       WD_NONE, "locks held by: %s", pids);
+}
+
+static void check_sqlite(struct model *m, struct check_result *r)
+{
+	if (!m->db_ok && !(m->wal_usable && !m->has_db))
+		return;
+	uint32_t npages = model_npages(m, MODEL_LAST);
+	if (!npages || !model_size_plausible(m, npages))
+		return;
+	char dir[4096], path[4200], err[512];
+	if (tmpdir_make(dir, sizeof dir, err, sizeof err)) {
+		snprintf(r->integrity_msg, sizeof r->integrity_msg, "%s", err);
+		r->integrity = -1;
+		return;
+	}
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	uint32_t missing;
+	if (materialize_state(m, MODEL_LAST, path, &missing, err, sizeof err)) {
+		snprintf(r->integrity_msg, sizeof r->integrity_msg, "%s", err);
+		r->integrity = -1;
+	} else {
+		r->integrity = sqlite_integrity(path, r->integrity_msg, sizeof r->integrity_msg);
+	}
+	tmpdir_remove(dir);
+	if (r->integrity != 1)
+		wd_add(&m->diags, WD_SQLITE_INTEGRITY_FAILED, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
+		       "%s the state after commit %u: %.150s",
+		       r->integrity == 0 ? "PRAGMA integrity_check fails on" : "SQLite cannot read",
+		       model_commit(m, MODEL_LAST), r->integrity_msg);
+}
+
+void checks_run(struct model *m, const struct check_opts *o, struct check_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->integrity = -2;
+	check_wal_pairing(m);
+	check_sizes(m, r);
+	check_shm(m);
+	check_journal(m);
+	if (o->locks)
+		check_locks(m, r);
+	check_checkpoint(m, r);
+	check_backfill(m);
+	if (o->sqlite)
+		check_sqlite(m, r);
+}

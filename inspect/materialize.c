@@ -1,0 +1,162 @@
+/* materialize.c — states written out for libsqlite3; see materialize.h. */
+#include "materialize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../formats/bytes.h"
+
+#define BATCH_PAGES 256   /* pages gathered per write */
+
+static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+int materialize_state(const struct model *m, uint32_t k, const char *path, uint32_t *missing,
+		      char *err, size_t errlen)
+{
+	*missing = 0;
+	uint32_t ps = m->page_size, npages = model_npages(m, k);
+	if (!ps || !npages) {
+		snprintf(err, errlen, "no page size or no pages: nothing to write");
+		return -1;
+	}
+	if (!model_size_plausible(m, npages)) {
+		snprintf(err, errlen, "a state of %u pages cannot be backed by the files: refusing to write it",
+			 npages);
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	uint8_t *buf = malloc((size_t)ps * BATCH_PAGES);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	for (uint32_t first = 1; first <= npages && !rc; first += BATCH_PAGES) {
+		uint32_t n = npages - first + 1 < BATCH_PAGES ? npages - first + 1 : BATCH_PAGES;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t pgno = first + i;
+			const uint8_t *src = model_page(m, k, pgno, NULL);
+			uint8_t *dst = buf + (size_t)i * ps;
+			if (src) {
+				memcpy(dst, src, ps);
+			} else {
+				memset(dst, 0, ps);
+				if (pgno != dbh_lock_byte_page(ps))
+					(*missing)++;
+			}
+			if (pgno == 1 && src && ps >= DBH_SIZE) {
+				dst[18] = dst[19] = 1;                 /* rollback mode: no -wal */
+				wr_be32(dst + 28, npages);
+				memcpy(dst + 92, dst + 24, 4);         /* size field trusted */
+			}
+		}
+		if (write_all(fd, buf, (size_t)n * ps, (uint64_t)(first - 1) * ps))
+			rc = -1;
+	}
+	free(buf);
+	if (rc || fsync(fd)) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (close(fd)) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+int sqlite_integrity(const char *path, char *msg, size_t n)
+{
+	sqlite3 *db = NULL;
+	msg[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(msg, n, "%s", db ? sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_stmt *st = NULL;
+	int ret = 1;
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(20)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(msg, n, "%s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	size_t k = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		if (!line)
+			continue;
+		if (strcmp(line, "ok"))
+			ret = 0;
+		if (k && k + 2 < n) {
+			msg[k++] = ';';
+			msg[k++] = ' ';
+		}
+		/* One line: SQLite's rows may hold newlines. */
+		for (; k + 1 < n && *line; line++)
+			msg[k++] = *line == '\n' ? ' ' : *line;
+		msg[k] = '\0';
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(msg, n, "%s", sqlite3_errmsg(db));
+		ret = -1;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ret;
+}
+
+int tmpdir_make(char *dir, size_t n, char *err, size_t errlen)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(dir, n, "%s/waldo-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(dir)) {
+		snprintf(err, errlen, "cannot create a temporary folder in '%s': %s",
+			 base && *base ? base : "/tmp", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(p);
+	return 0;
+}
+
+void tmpdir_remove(const char *dir)
+{
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
