@@ -2,7 +2,7 @@
  * btree.h — b-tree pages, cells and records, freelist trunks, pointer-map
  * pages and the lock-byte page.  Pure decoders over one page buffer; the
  * tree walker takes a page-fetch callback so it never does I/O itself.
- * Layout and rules: formats/btree.c and docs/format.md §5.
+ * Layout and rules: formats/btree.c and docs/format-btree.md.
  */
 #ifndef WALDO_BTREE_H
 #define WALDO_BTREE_H
@@ -116,15 +116,71 @@ int bt_ptrmap_entry(const uint8_t *ptrmap_page, uint32_t usable, uint32_t ptrmap
  * Overflow chains are followed (bounded by the payload size) and reported to
  * `visit` with is_overflow set.  Returns the number of pages visited.
  */
+struct bt_visit;
 struct bt_walk_ops {
 	const uint8_t *(*get_page)(void *ctx, uint32_t pgno);
 	void (*visit)(void *ctx, uint32_t pgno, const struct bt_page *pg, bool is_overflow);
 	void *ctx;
 	uint32_t page_size, usable, npages;
+	/* Optional (may be NULL): called after `visit` with where the page hangs. */
+	void (*visit_full)(void *ctx, const struct bt_visit *v);
 };
 uint32_t bt_walk_tree(const struct bt_walk_ops *ops, uint32_t root, uint8_t *seen,
 		      struct wd_diags *d);
 
 const char *bt_type_name(uint8_t type);
+
+/*
+ * Additions beyond the lead's interface (docs/format-btree.md):
+ *
+ * Diagnostics: every function above accepts d == NULL (nothing is reported).
+ * bt_parse_page already reports every cell problem of the page (pointers,
+ * cells past the end, overlaps, rowid order), so callers that go on to
+ * bt_parse_cell for each cell pass NULL there to avoid duplicates.
+ * bt_parse_page, bt_parse_cell and bt_walk_tree set the diagnostic offset to
+ * the byte's offset in the database file, (pgno-1)*page_size + offset in the
+ * page; bt_parse_trunk cannot (it has no page size) and leaves WD_NONE.
+ *
+ * bt_walk_tree: the buffer get_page returns need only stay valid until the
+ * next get_page call; the walker finishes with a page before calling the
+ * visitors, so they may call get_page themselves.  For overflow pages `pg`
+ * is NULL.  `seen` may be NULL (the walker then uses its own bitmap).
+ * Beyond the checks listed above it reports a child of the wrong kind
+ * (table page under an index page and vice versa), leaves at different
+ * depths, and a child pointer to the page itself.
+ */
+
+/* What bt_walk_tree knows about a page it reaches. */
+struct bt_visit {
+	uint32_t pgno;
+	const struct bt_page *pg;  /* NULL for overflow pages */
+	bool is_overflow;
+	uint32_t root;             /* root of the tree being walked */
+	uint32_t parent;           /* page holding the pointer to this one; 0 for the root */
+	uint8_t ptrmap_type;       /* the pointer-map entry SQLite keeps for it (PTRMAP_*) */
+	unsigned depth;            /* 0 at the root; an overflow page has its cell's page depth */
+};
+
+/*
+ * Move diagnostics d->v[from..] about page pgno that were located in the
+ * database file to where the page really came from (e.g. WD_F_WAL, frame
+ * F, data_off = file offset of the frame's page data).
+ */
+void bt_diags_relocate(struct wd_diags *d, size_t from, uint32_t page_size, uint32_t pgno,
+		       enum wd_file file, int64_t frame, uint64_t data_off);
+
+/* Overflow pages needed for `payload` bytes of which `local` are on the page. */
+uint32_t bt_overflow_pages(uint32_t usable, uint64_t payload, uint32_t local);
+
+/* "root page", "free page", "first overflow page", … or "invalid". */
+const char *bt_ptrmap_type_name(uint8_t type);
+
+/*
+ * Decode an integer value (serial types 1..6, 8, 9) from p, which holds
+ * bt_serial_len(st) bytes.  Returns false for other serial types.
+ */
+bool bt_value_int(const uint8_t *p, uint64_t st, int64_t *v);
+/* Decode a float value (serial type 7) from the 8 bytes at p. */
+double bt_value_float(const uint8_t *p);
 
 #endif

@@ -68,6 +68,8 @@ __attribute__((format(printf, 8, 0)))
 static void vadd(struct wd_diags *d, enum wd_code code, enum wd_severity sev, enum wd_file file,
 		 int64_t offset, int64_t frame, int64_t page, const char *fmt, va_list ap)
 {
+	if (!d)
+		return;
 	if (d->n == d->cap) {
 		size_t ncap = d->cap ? d->cap * 2 : 16;
 		if (ncap > WD_DIAGS_CAP)

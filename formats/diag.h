@@ -61,7 +61,8 @@ int wd_code_lookup(const char *name);
 
 /*
  * Append a diagnostic with the code's default severity.  `fmt` is printf
- * style; the message is truncated to WD_MSG_MAX-1 bytes.
+ * style; the message is truncated to WD_MSG_MAX-1 bytes.  A NULL list
+ * discards it, so every parser accepts d == NULL.
  */
 void wd_add(struct wd_diags *d, enum wd_code code, enum wd_file file,
 	    int64_t offset, int64_t frame, int64_t page, const char *fmt, ...)
