@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{ "extract",  cmd_extract,  "write the state as of one commit as a standalone database" },
 	{ "bisect",   cmd_bisect,   "find the first commit after which integrity_check fails" },
 	{ "readers",  cmd_readers,  "processes holding locks, read marks, and what they keep from checkpoints" },
+	{ "hash",     cmd_hash,     "SHA-256 of every page of a state, and a manifest of them" },
+	{ "verify",   cmd_verify,   "compare a state of a database with a manifest, page by page" },
+	{ "diff",     cmd_diff,     "compare two databases or two states page by page, naming each page's role" },
+	{ "dbhash",   cmd_dbhash,   "logical content hash, exactly as SQLite's dbhash tool computes it" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

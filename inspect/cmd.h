@@ -16,6 +16,7 @@ enum {
 	EXIT_WARNINGS = 1,
 	EXIT_ERRORS = 2,
 	EXIT_USAGE = 64,    /* EX_USAGE */
+	EXIT_DATAERR = 65,  /* EX_DATAERR: malformed input data (a manifest) */
 	EXIT_NOINPUT = 66,  /* EX_NOINPUT: an input cannot be read */
 	EXIT_SOFTWARE = 70, /* internal error (out of memory, …) */
 	EXIT_CANTCREAT = 73,/* EX_CANTCREAT: an output cannot be written */
@@ -35,6 +36,10 @@ int cmd_history(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_bisect(int argc, char **argv);
 int cmd_readers(int argc, char **argv);
+int cmd_hash(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_dbhash(int argc, char **argv);
 
 /*
  * Print `usage` to stdout when argv holds -h/--help (returns 1: the caller
