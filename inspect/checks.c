@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "materialize.h"
+#include "schema.h"
 #include "../formats/bytes.h"
 
 /* The WAL against the database: page size, and page 1 of the WAL against the file's. */
@@ -47,7 +48,85 @@ static void check_wal_pairing(struct model *m)
 		       "the WAL's copy of page 1 (frame %u) %s than the database file", f, what);
 }
 
-static void check_sizes(struct model *m, struct check_result *r)
+/* Pages of one state, for the b-tree walkers. */
+struct state_src {
+	const struct model *m;
+	uint32_t k;
+};
+
+static const uint8_t *state_page(void *ctx, uint32_t pgno)
+{
+	const struct state_src *s = ctx;
+	return model_page(s->m, s->k, pgno, NULL);
+}
+
+/*
+ * Pages the structure walk covers: the last commit's size, or without WAL
+ * commits the larger of the trusted in-header size and the file's extent,
+ * so that pages on both sides of a wrong size field are seen.
+ */
+static uint32_t walk_pages(const struct model *m)
+{
+	if (model_ncommits(m))
+		return model_npages(m, MODEL_LAST);
+	uint64_t file = (m->files.db.size + m->page_size - 1) / m->page_size;
+	uint64_t n = m->dbh.size_valid && m->dbh.db_size > file ? m->dbh.db_size : file;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/*
+ * Walk every b-tree, the freelist and the pointer map of the final state
+ * (inspect/schema.h) and account for every page.  Findings about pages that
+ * the state reads from the WAL are moved to the frame they came from.
+ */
+static bool check_structure(struct model *m, struct sc_account *a)
+{
+	if (!m->db_ok || !m->page_size || m->page_size < DBH_SIZE)
+		return false;
+	uint32_t k = model_commit(m, MODEL_LAST), npages = walk_pages(m);
+	if (!npages || !model_size_plausible(m, npages))
+		return false;
+	struct state_src ss = { m, k };
+	const uint8_t *p1 = model_page(m, k, 1, NULL);
+	if (!p1)
+		return false;
+	struct db_header h;
+	dbh_parse(p1, DBH_SIZE, &h, NULL);
+	if (!h.magic_ok || !h.usable_size)
+		return false;
+	struct sc_source src = { state_page, &ss, m->page_size, h.usable_size, npages, h.text_encoding };
+	struct sc_schema schema;
+	sc_read_schema(&src, &schema, NULL);
+	size_t n0 = m->diags.n;
+	sc_account_pages(&src, &h, &schema, a, &m->diags);
+	sc_schema_free(&schema);
+	for (size_t i = n0; i < m->diags.n; i++) {
+		struct wd_diag *g = &m->diags.v[i];
+		uint32_t f = 0;
+		if (g->file != WD_F_DB || g->page <= 0 || g->page > UINT32_MAX)
+			continue;
+		model_page(m, k, (uint32_t)g->page, &f);
+		if (!f)
+			continue;
+		uint64_t data = wal_frame_offset(m->wal.page_size, f) + WAL_FRAME_HDR_SIZE;
+		int64_t in_page = g->offset == WD_NONE ? 0 : g->offset - (g->page - 1) * (int64_t)m->page_size;
+		g->file = WD_F_WAL;
+		g->frame = f;
+		g->offset = (int64_t)data + (in_page >= 0 && in_page < (int64_t)m->page_size ? in_page : 0);
+	}
+	return true;
+}
+
+/* First page in (from, to] that the accounting found in use, 0 if none. */
+static uint32_t first_used(const struct sc_account *a, uint32_t from, uint32_t to)
+{
+	for (uint32_t p = from + 1; p <= to && p <= a->npages; p++)
+		if (a->role[p] != SC_ROLE_UNUSED && a->role[p] != SC_ROLE_LOCKBYTE)
+			return p;
+	return 0;
+}
+
+static void check_sizes(struct model *m, struct check_result *r, const struct sc_account *a)
 {
 	if (!m->db_ok || !m->page_size)
 		return;
@@ -63,22 +142,39 @@ static void check_sizes(struct model *m, struct check_result *r)
 		       (unsigned long long)(fsize % ps), (unsigned long long)whole);
 	uint32_t ncommit = model_ncommits(m);
 	if (ncommit == 0) {
+		uint32_t hsize = m->dbh.db_size;
 		if (!m->dbh.size_valid) {
-			if (m->dbh.db_size != 0 || m->dbh.change_counter != m->dbh.version_valid_for)
+			if (hsize != 0 || m->dbh.change_counter != m->dbh.version_valid_for)
 				wd_add(&m->diags, WD_DB_SIZE_FIELD_STALE, WD_F_DB, 28, WD_NONE, 1,
 				       "in-header size %u is not trusted: change counter %u != version-valid-for %u; "
-				       "SQLite uses the file size (%llu pages)", m->dbh.db_size,
+				       "SQLite uses the file size (%llu pages)", hsize,
 				       m->dbh.change_counter, m->dbh.version_valid_for, (unsigned long long)whole);
-		} else if (m->dbh.db_size > whole + (fsize % ps ? 1 : 0)) {
-			wd_add(&m->diags, WD_DB_FILE_TRUNCATED, WD_F_DB, (int64_t)fsize, WD_NONE, WD_NONE,
-			       "header says %u pages but the file holds %llu: pages %llu..%u are missing "
-			       "(SQLite reports corruption)", m->dbh.db_size, (unsigned long long)whole,
-			       (unsigned long long)whole + 1, m->dbh.db_size);
-		} else if (m->dbh.db_size < whole) {
-			wd_add(&m->diags, WD_DB_TRAILING_BYTES, WD_F_DB, (int64_t)m->dbh.db_size * ps,
-			       WD_NONE, (int64_t)m->dbh.db_size + 1,
-			       "pages %u..%llu lie past the in-header size of %u pages (SQLite ignores them)",
-			       m->dbh.db_size + 1, (unsigned long long)whole, m->dbh.db_size);
+		} else if (hsize > whole) {
+			/* Missing pages that something points at are lost data; otherwise only the field is wrong. */
+			uint32_t used = a ? first_used(a, (uint32_t)whole, hsize) : (uint32_t)whole + 1;
+			if (used)
+				wd_add(&m->diags, WD_DB_FILE_TRUNCATED, WD_F_DB, (int64_t)fsize, WD_NONE, used,
+				       "header says %u pages but the file holds %llu: pages %llu..%u are missing%s "
+				       "(SQLite reports corruption)", hsize, (unsigned long long)whole,
+				       (unsigned long long)whole + 1, hsize,
+				       a ? ", and the database's b-trees or freelist use them" : "");
+			else
+				wd_add(&m->diags, WD_DB_SIZE_FIELD_STALE, WD_F_DB, 28, WD_NONE, 1,
+				       "header says %u pages but the file holds %llu and nothing uses pages past "
+				       "them: the size field is wrong (SQLite reports corruption until it is fixed)",
+				       hsize, (unsigned long long)whole);
+		} else if (hsize < whole) {
+			uint32_t used = a ? first_used(a, hsize, (uint32_t)whole) : 0;
+			if (used)
+				wd_add(&m->diags, WD_DB_SIZE_FIELD_STALE, WD_F_DB, 28, WD_NONE, 1,
+				       "header says %u pages but the database uses page %u and the file holds %llu: "
+				       "the size field is too small (SQLite ignores the pages past it)",
+				       hsize, used, (unsigned long long)whole);
+			else
+				wd_add(&m->diags, WD_DB_TRAILING_BYTES, WD_F_DB, (int64_t)hsize * ps, WD_NONE,
+				       (int64_t)hsize + 1,
+				       "pages %u..%llu lie past the in-header size of %u pages and nothing uses them "
+				       "(SQLite ignores them)", hsize + 1, (unsigned long long)whole, hsize);
 		}
 		return;
 	}
@@ -275,7 +371,12 @@ void checks_run(struct model *m, const struct check_opts *o, struct check_result
 	memset(r, 0, sizeof *r);
 	r->integrity = -2;
 	check_wal_pairing(m);
-	check_sizes(m, r);
+	struct sc_account acct;
+	memset(&acct, 0, sizeof acct);
+	bool have = check_structure(m, &acct);
+	check_sizes(m, r, have ? &acct : NULL);
+	if (have)
+		sc_account_free(&acct);
 	check_shm(m);
 	check_journal(m);
 	if (o->locks)

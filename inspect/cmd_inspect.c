@@ -194,8 +194,12 @@ static void print_text(const char *path, const struct model *m, const struct che
 	if (m->has_journal)
 		printf("  journal   %s: %llu bytes\n", m->files.journal.path, (unsigned long long)m->files.journal.size);
 	uint32_t k = model_commit(m, MODEL_LAST);
-	printf("  state     SQLite sees %s: %u pages", k ? "the WAL's last commit" : "the database file alone",
-	       model_npages(m, MODEL_LAST));
+	if (m->has_wal && !m->wal_usable && m->wal.ntxn)
+		printf("  state     the WAL cannot be combined with this database; shown: the database file alone, %u pages",
+		       model_npages(m, MODEL_LAST));
+	else
+		printf("  state     SQLite sees %s: %u pages", k ? "the WAL's last commit" : "the database file alone",
+		       model_npages(m, MODEL_LAST));
 	if (k)
 		printf(" after commit %u", k);
 	if (r->integrity == 1)
