@@ -468,7 +468,7 @@ static void render_key(const struct side *s, const struct row *r, char *out, siz
 		} else if (!in) {
 			snprintf(val, sizeof val, "...");
 		} else if (v->serial_type == 7) {
-			snprintf(val, sizeof val, "%.17g", bt_value_float(p));
+			json_format_double(val, sizeof val, bt_value_float(p));
 		} else if (bt_value_int(p, v->serial_type, &iv)) {
 			snprintf(val, sizeof val, "%lld", (long long)iv);
 		} else if (v->serial_type >= 13 && (v->serial_type & 1)) {
@@ -809,7 +809,7 @@ int cmd_diff(int argc, char **argv)
 	char buf[64];
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+j:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			json = 1;

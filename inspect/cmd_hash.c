@@ -126,7 +126,7 @@ int cmd_hash(int argc, char **argv)
 	char buf[64];
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+j:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			json = 1;

@@ -237,7 +237,7 @@ int cmd_inspect(int argc, char **argv)
 	struct check_opts o = { .sqlite = true, .locks = true };
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 's': strict = 1; break;

@@ -171,9 +171,11 @@ static void print_value(const struct view *v, const uint8_t *rec, size_t nrec, c
 		printf("NULL");
 	else if (bt_value_int(p, c->serial_type, &iv))
 		printf("%lld", (long long)iv);
-	else if (c->serial_type == 7)
-		printf("%.17g", bt_value_float(p));
-	else if (c->serial_type >= 13 && (c->serial_type & 1)) {
+	else if (c->serial_type == 7) {
+		char num[40];
+		json_format_double(num, sizeof num, bt_value_float(p));
+		printf("%s", num);
+	} else if (c->serial_type >= 13 && (c->serial_type & 1)) {
 		size_t len;
 		char *t = value_text(v, p, (size_t)c->len, TEXT_SHOW, &len);
 		if (t) {
@@ -213,8 +215,8 @@ static void json_value(const struct view *v, struct jw *j, const uint8_t *rec, s
 		jw_str(j, "type", "real");
 		if (f == f && f - f == 0) {
 			char num[40];
-			snprintf(num, sizeof num, "%.17g", f);
-			/* jw has no float: write the number as text the reader can parse */
+			json_format_double(num, sizeof num, f);
+			jw_double(j, "value", f);
 			jw_str(j, "value_text", num);
 			jw_obj_end(j);
 			return;
@@ -718,7 +720,7 @@ int cmd_page(int argc, char **argv)
 	enum kind as = K_AUTO;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'd': db_only = 1; break;

@@ -177,7 +177,7 @@ int cmd_verify(int argc, char **argv)
 	char buf[64];
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+j:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			json = 1;

@@ -473,7 +473,7 @@ int cmd_wal(int argc, char **argv)
 	struct range r = { 1, UINT64_MAX };
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 's': summary_only = 1; break;

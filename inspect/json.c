@@ -1,6 +1,7 @@
 /* json.c — streaming JSON writer; see json.h. */
 #include "json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void jw_init(struct jw *j, FILE *f)
@@ -110,6 +111,27 @@ void jw_str(struct jw *j, const char *key, const char *v)
 
 void jw_int(struct jw *j, const char *key, int64_t v) { sep(j, key); fprintf(j->f, "%lld", (long long)v); }
 void jw_uint(struct jw *j, const char *key, uint64_t v) { sep(j, key); fprintf(j->f, "%llu", (unsigned long long)v); }
+void jw_double(struct jw *j, const char *key, double v)
+{
+	if (v != v || v - v != 0) {
+		jw_null(j, key);
+		return;
+	}
+	char buf[40];
+	json_format_double(buf, sizeof buf, v);
+	sep(j, key);
+	fputs(buf, j->f);
+}
+
+void json_format_double(char *buf, size_t n, double v)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, n, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
 void jw_bool(struct jw *j, const char *key, bool v) { sep(j, key); fputs(v ? "true" : "false", j->f); }
 void jw_null(struct jw *j, const char *key) { sep(j, key); fputs("null", j->f); }
 

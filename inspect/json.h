@@ -27,11 +27,15 @@ void jw_str(struct jw *j, const char *key, const char *v);     /* NULL v writes 
 void jw_strn(struct jw *j, const char *key, const char *v, size_t n);
 void jw_int(struct jw *j, const char *key, int64_t v);
 void jw_uint(struct jw *j, const char *key, uint64_t v);
+void jw_double(struct jw *j, const char *key, double v);    /* null when not finite */
 void jw_bool(struct jw *j, const char *key, bool v);
 void jw_null(struct jw *j, const char *key);
 void jw_hex(struct jw *j, const char *key, const uint8_t *p, size_t n);  /* "0a1b…" */
 /* Ends the top-level value with a newline. */
 void jw_finish(struct jw *j);
+
+/* The shortest decimal form of v that reads back as the same double. */
+void json_format_double(char *buf, size_t n, double v);
 
 /* Write s as a JSON string literal (with quotes) to f. */
 void json_write_string(FILE *f, const char *s, size_t n);
