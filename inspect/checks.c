@@ -48,18 +48,6 @@ static void check_wal_pairing(struct model *m)
 		       "the WAL's copy of page 1 (frame %u) %s than the database file", f, what);
 }
 
-/* Pages of one state, for the b-tree walkers. */
-struct state_src {
-	const struct model *m;
-	uint32_t k;
-};
-
-static const uint8_t *state_page(void *ctx, uint32_t pgno)
-{
-	const struct state_src *s = ctx;
-	return model_page(s->m, s->k, pgno, NULL);
-}
-
 /*
  * Pages the structure walk covers: the last commit's size, or without WAL
  * commits the larger of the trusted in-header size and the file's extent,
@@ -86,7 +74,7 @@ static bool check_structure(struct model *m, struct sc_account *a)
 	uint32_t k = model_commit(m, MODEL_LAST), npages = walk_pages(m);
 	if (!npages || !model_size_plausible(m, npages))
 		return false;
-	struct state_src ss = { m, k };
+	struct model_state ss = { m, k };
 	const uint8_t *p1 = model_page(m, k, 1, NULL);
 	if (!p1)
 		return false;
@@ -94,7 +82,7 @@ static bool check_structure(struct model *m, struct sc_account *a)
 	dbh_parse(p1, DBH_SIZE, &h, NULL);
 	if (!h.magic_ok || !h.usable_size)
 		return false;
-	struct sc_source src = { state_page, &ss, m->page_size, h.usable_size, npages, h.text_encoding };
+	struct sc_source src = { model_state_page, &ss, m->page_size, h.usable_size, npages, h.text_encoding };
 	struct sc_schema schema;
 	sc_read_schema(&src, &schema, NULL);
 	size_t n0 = m->diags.n;

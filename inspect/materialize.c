@@ -30,11 +30,11 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 	return 0;
 }
 
-int materialize_state(const struct model *m, uint32_t k, const char *path, uint32_t *missing,
-		      char *err, size_t errlen)
+int materialize_pages(const struct model *m, uint32_t npages, materialize_get_fn get, void *ctx,
+		      const char *path, uint32_t *missing, char *err, size_t errlen)
 {
 	*missing = 0;
-	uint32_t ps = m->page_size, npages = model_npages(m, k);
+	uint32_t ps = m->page_size;
 	if (!ps || !npages) {
 		snprintf(err, errlen, "no page size or no pages: nothing to write");
 		return -1;
@@ -52,15 +52,16 @@ int materialize_state(const struct model *m, uint32_t k, const char *path, uint3
 	uint8_t *buf = malloc((size_t)ps * BATCH_PAGES);
 	if (!buf) {
 		close(fd);
+		unlink(path);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	int rc = 0;
-	for (uint32_t first = 1; first <= npages && !rc; first += BATCH_PAGES) {
-		uint32_t n = npages - first + 1 < BATCH_PAGES ? npages - first + 1 : BATCH_PAGES;
+	for (uint64_t first = 1; first <= npages && !rc; first += BATCH_PAGES) {
+		uint32_t n = npages - first + 1 < BATCH_PAGES ? (uint32_t)(npages - first + 1) : BATCH_PAGES;
 		for (uint32_t i = 0; i < n; i++) {
-			uint32_t pgno = first + i;
-			const uint8_t *src = model_page(m, k, pgno, NULL);
+			uint32_t pgno = (uint32_t)first + i;
+			const uint8_t *src = get(ctx, pgno);
 			uint8_t *dst = buf + (size_t)i * ps;
 			if (src) {
 				memcpy(dst, src, ps);
@@ -75,7 +76,7 @@ int materialize_state(const struct model *m, uint32_t k, const char *path, uint3
 				memcpy(dst + 92, dst + 24, 4);         /* size field trusted */
 			}
 		}
-		if (write_all(fd, buf, (size_t)n * ps, (uint64_t)(first - 1) * ps))
+		if (write_all(fd, buf, (size_t)n * ps, (first - 1) * ps))
 			rc = -1;
 	}
 	free(buf);
@@ -91,6 +92,13 @@ int materialize_state(const struct model *m, uint32_t k, const char *path, uint3
 		return -1;
 	}
 	return 0;
+}
+
+int materialize_state(const struct model *m, uint32_t k, const char *path, uint32_t *missing,
+		      char *err, size_t errlen)
+{
+	struct model_state st = { m, k };
+	return materialize_pages(m, model_npages(m, k), model_state_page, &st, path, missing, err, errlen);
 }
 
 int sqlite_integrity(const char *path, char *msg, size_t n)

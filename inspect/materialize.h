@@ -13,6 +13,20 @@
 
 #include "model.h"
 
+/* A page source: page_size bytes of pgno, or NULL when no file holds it. */
+typedef const uint8_t *(*materialize_get_fn)(void *ctx, uint32_t pgno);
+
+/*
+ * Write pages 1..npages from `get` to `path` (created, must not exist) as a
+ * standalone rollback-mode database: page 1 gets read/write versions 1 and
+ * an in-header size SQLite trusts; pages `get` cannot return are written as
+ * zeros and counted in *missing (the lock-byte page excepted).  Refuses a
+ * page count the model's files cannot back.  The file is fsync'ed.
+ * Returns 0, or -1 with err set (and no file left behind).
+ */
+int materialize_pages(const struct model *m, uint32_t npages, materialize_get_fn get, void *ctx,
+		      const char *path, uint32_t *missing, char *err, size_t errlen);
+
 /*
  * Write the state as of commit k to `path` (created, must not exist).  Page 1
  * gets read/write versions 1 (rollback mode) and a valid in-header size;

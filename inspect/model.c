@@ -29,6 +29,8 @@ static void parse_db(struct model *m)
 		m->db_pages = f->size / m->page_size;
 }
 
+static int model_build(struct model *m, char *err, size_t errlen);
+
 static int build_index(struct model *m)
 {
 	const struct wal_walk *w = &m->wal;
@@ -71,6 +73,21 @@ int model_open(struct model *m, const char *path, const char *wal_path, const ch
 	memset(m, 0, sizeof *m);
 	if (wf_set_open(&m->files, path, wal_path, shm_path, err, errlen))
 		return -1;
+	return model_build(m, err, errlen);
+}
+
+int model_open_set(struct model *m, struct wf_set *s, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	m->files = *s;
+	memset(s, 0, sizeof *s);
+	s->db.fd = s->wal.fd = s->shm.fd = s->journal.fd = -1;
+	return model_build(m, err, errlen);
+}
+
+/* Parse and index the files already in m->files. */
+static int model_build(struct model *m, char *err, size_t errlen)
+{
 	parse_db(m);
 
 	const struct wf_file *wf = &m->files.wal;
@@ -199,4 +216,10 @@ const uint8_t *model_page(const struct model *m, uint32_t k, uint32_t pgno, uint
 	if (frame)
 		*frame = f;
 	return f ? model_frame_page(m, f) : model_db_page(m, pgno);
+}
+
+const uint8_t *model_state_page(void *ctx, uint32_t pgno)
+{
+	const struct model_state *st = ctx;
+	return model_page(st->m, st->k, pgno, NULL);
 }

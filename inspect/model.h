@@ -55,6 +55,13 @@ struct model {
  */
 int model_open(struct model *m, const char *path, const char *wal_path, const char *shm_path,
 	       char *err, size_t errlen);
+/*
+ * The same over files already opened (wf_set_open, or wf_set_from_mem for
+ * buffers that are not files).  Takes ownership of *s: its contents move
+ * into m->files and *s is cleared, also on failure.  Returns 0, or -1 with
+ * err set; always call model_close.
+ */
+int model_open_set(struct model *m, struct wf_set *s, char *err, size_t errlen);
 void model_close(struct model *m);
 
 /* Number of committed transactions SQLite would see. */
@@ -93,5 +100,13 @@ const uint8_t *model_db_page(const struct model *m, uint32_t pgno);
  * frame number or 0 for the file.  NULL when no file holds the page.
  */
 const uint8_t *model_page(const struct model *m, uint32_t k, uint32_t pgno, uint32_t *frame);
+
+/* One state of a model as a page source for callbacks (b-tree walkers, writers). */
+struct model_state {
+	const struct model *m;
+	uint32_t k;
+};
+/* model_page(ctx->m, ctx->k, pgno, NULL), with the callback signature. */
+const uint8_t *model_state_page(void *ctx, uint32_t pgno);
 
 #endif

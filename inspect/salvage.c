@@ -21,16 +21,13 @@
  */
 #include "salvage.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "materialize.h"
 #include "../formats/bytes.h"
 
-#define BATCH_PAGES 256                 /* pages gathered per write */
 
 /*
  * Does frame f (1-based) carry the checksum that continues the stored
@@ -193,82 +190,23 @@ const uint8_t *salvage_page(const struct salvage *s, uint32_t k, uint32_t pgno, 
 	return model_page(s->m, s->base, pgno, frame);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+struct salvage_state {
+	const struct salvage *s;
+	uint32_t k;
+};
+
+static const uint8_t *salvage_state_page(void *ctx, uint32_t pgno)
 {
-	while (n) {
-		ssize_t k = pwrite(fd, p, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
+	const struct salvage_state *st = ctx;
+	return salvage_page(st->s, st->k, pgno, NULL);
 }
 
 int salvage_materialize(const struct salvage *s, uint32_t k, const char *path, uint32_t *missing,
 			char *err, size_t errlen)
 {
-	const struct model *m = s->m;
-	*missing = 0;
-	uint32_t ps = m->page_size, npages = salvage_npages(s, k);
-	if (!ps || !npages) {
-		snprintf(err, errlen, "no page size or no pages: nothing to write");
-		return -1;
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	uint8_t *buf = malloc((size_t)ps * BATCH_PAGES);
-	if (!buf) {
-		close(fd);
-		unlink(path);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	int rc = 0;
-	for (uint64_t first = 1; first <= npages && !rc; first += BATCH_PAGES) {
-		uint32_t n = npages - first + 1 < BATCH_PAGES ? (uint32_t)(npages - first + 1) : BATCH_PAGES;
-		for (uint32_t i = 0; i < n; i++) {
-			uint32_t pgno = (uint32_t)first + i;
-			const uint8_t *src = salvage_page(s, k, pgno, NULL);
-			uint8_t *dst = buf + (size_t)i * ps;
-			if (src) {
-				memcpy(dst, src, ps);
-			} else {
-				memset(dst, 0, ps);
-				if (pgno != dbh_lock_byte_page(ps))
-					(*missing)++;
-			}
-			/* The same page-1 edits as materialize_state: rollback
-			 * mode, and an in-header size SQLite trusts. */
-			if (pgno == 1 && src && ps >= DBH_SIZE) {
-				dst[18] = dst[19] = 1;
-				wr_be32(dst + 28, npages);
-				memcpy(dst + 92, dst + 24, 4);
-			}
-		}
-		if (write_all(fd, buf, (size_t)n * ps, (first - 1) * ps))
-			rc = -1;
-	}
-	free(buf);
-	if (rc || fsync(fd)) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	if (close(fd)) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	return 0;
+	struct salvage_state st = { s, k };
+	return materialize_pages(s->m, salvage_npages(s, k), salvage_state_page, &st, path, missing,
+				 err, errlen);
 }
 
 uint32_t salvage_count_newer_pages(const struct model *m, uint32_t k)
