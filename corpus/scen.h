@@ -125,4 +125,15 @@ void b_wrong_text_file(struct gen *g);
 void b_wrong_hot_journal(struct gen *g);
 void b_wrong_foreign_wal(struct gen *g);
 
+/* scen_race.c: the WAL-reset race of SQLite 3.7.0 to 3.51.2 */
+void b_race_after_ckpt(struct gen *g);
+void b_race_hidden(struct gen *g);
+void b_race_caught_up(struct gen *g);
+void b_race_window(struct gen *g);
+void b_race_wrapped(struct gen *g);
+void b_race_big(struct gen *g);
+void b_race_same_size(struct gen *g);
+void b_race_control_window(struct gen *g);
+void b_race_control_wrapped(struct gen *g);
+
 #endif

@@ -257,7 +257,9 @@ static void check_ckpt_info(struct shm_info *s, struct wd_diags *d)
 	for (unsigned i = 1; i < SHM_NREADER; i++)
 		if (s->read_mark[i] > mx && s->read_mark[i] != SHM_READMARK_NOT_USED)
 			wd_add(d, WD_SHM_READMARK_INVALID, WD_F_SHM, OFF_READMARK + 4 * i, WD_NONE, WD_NONE,
-			       "aReadMark[%u] %u > mxFrame %u: stale read mark", i, s->read_mark[i], mx);
+			       "aReadMark[%u] %u > mxFrame %u: stale read mark%s", i, s->read_mark[i], mx,
+			       i == 1 && s->read_mark[1] == s->n_backfill
+				       ? "; equal to nBackfill, as the WAL-reset race of SQLite 3.7.0-3.51.2 leaves it" : "");
 }
 
 /*

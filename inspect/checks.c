@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "materialize.h"
+#include "resetrace.h"
 #include "schema.h"
 #include "../formats/bytes.h"
 
@@ -371,6 +372,7 @@ void checks_run(struct model *m, const struct check_opts *o, struct check_result
 		check_locks(m, r);
 	check_checkpoint(m, r);
 	check_backfill(m);
+	resetrace_check(m);
 	if (o->sqlite)
 		check_sqlite(m, r);
 }

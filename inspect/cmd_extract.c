@@ -21,11 +21,12 @@
 #include "materialize.h"
 #include "model.h"
 #include "report.h"
+#include "resetrace.h"
 #include "salvage.h"
 
 
 static const char usage[] =
-	"usage: waldo extract [--json] [--wal FILE] PATH -o OUT [--commit K] [--salvage] [--force]\n"
+	"usage: waldo extract [--json] [--wal FILE] PATH -o OUT [--commit K] [--salvage | --race] [--force]\n"
 	"\n"
 	"Write the state of the database PATH as of commit K of its WAL to OUT, a\n"
 	"new standalone database in rollback-journal mode (no -wal needed).  K = 0\n"
@@ -41,6 +42,9 @@ static const char usage[] =
 	"                    or in a WAL with an invalid header, laid over the last\n"
 	"                    state SQLite sees (default K: the last such group).\n"
 	"                    This is data SQLite would drop: check it.\n"
+	"  --race            the last state SQLite sees plus the page versions that\n"
+	"                    WAL_RESET_RACE lists as lost to the WAL-reset race\n"
+	"                    (docs/cookbook.md); not with --commit or --salvage\n"
 	"  --force           replace OUT if it exists\n"
 	"  --wal FILE        use FILE as the WAL (saved apart from the database)\n"
 	"  --json            one JSON object: {path, output, commit, salvage, pages,\n"
@@ -56,6 +60,9 @@ struct result {
 	uint32_t k, visible, total, npages, missing, last_frame;
 	uint32_t newer;          /* pages the file holds in a later version (checkpointed) */
 	bool salvage;
+	bool race;               /* --race: the lost versions of WAL_RESET_RACE included */
+	uint32_t race_hidden;    /* lost versions in the WAL's current generation (in every state) */
+	uint32_t race_pages;     /* lost versions from the previous generation, laid over */
 	int integrity;
 	char msg[512];
 	uint64_t bytes;
@@ -139,6 +146,11 @@ static void print_text(const char *path, const char *out, const struct model *m,
 		       "(through frame %u)\n", r->k, r->visible, r->visible + 1, r->k, g->last);
 		printf("             DATA SQLITE WOULD DROP: check it before trusting it");
 	}
+	if (r->race)
+		printf("\n  race       WAL_RESET_RACE: %u hidden page version%s (newest frames of this WAL, read\n"
+		       "             here as SQLite reads them after rebuilding its -shm), %u from the previous\n"
+		       "             WAL generation laid over the pages no later frame rewrote", r->race_hidden,
+		       r->race_hidden == 1 ? "" : "s", r->race_pages);
 	printf("\n             %u pages of %u bytes", r->npages, m->page_size);
 	if (r->missing)
 		printf(", %u of them in no file (written as zeros)", r->missing);
@@ -174,6 +186,9 @@ static void print_json(const char *path, const char *out, const struct model *m,
 	jw_uint(&j, "commits_visible", r->visible);
 	jw_uint(&j, "commits_total", r->total);
 	jw_bool(&j, "salvage", r->salvage);
+	jw_bool(&j, "race", r->race);
+	jw_uint(&j, "race_hidden_pages", r->race_hidden);
+	jw_uint(&j, "race_pages", r->race_pages);
 	jw_arr_begin(&j, "salvage_commits");
 	for (uint32_t c = s->base + 1; r->salvage && c <= r->k; c++) {
 		const struct salvage_group *g = salvage_group_of(s, c);
@@ -200,7 +215,7 @@ static void print_json(const char *path, const char *out, const struct model *m,
 
 /* Everything after the model is open; returns the exit status. */
 static int extract(const char *path, const char *out, const struct model *m, bool have_k, uint32_t k,
-		   bool salvage, bool force, bool json)
+		   bool salvage, bool race, bool force, bool json)
 {
 	char err[1024];
 	const char *why = no_database(m, salvage);
@@ -224,6 +239,20 @@ static int extract(const char *path, const char *out, const struct model *m, boo
 	int status = EXIT_OK;
 	struct atomic_out a;
 	struct wd_diags d = { 0 };
+	struct resetrace rr = { 0 };
+	if (race && (salvage || have_k)) {
+		cmd_error("--race writes the last state SQLite sees: not with --commit or --salvage");
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (race && resetrace_analyze(m, &rr)) {
+		cmd_error("out of memory");
+		status = EXIT_SOFTWARE;
+		goto out;
+	}
+	r.race = race;
+	r.race_hidden = rr.nlost_rule[0] + rr.nlost_rule[1];
+	r.race_pages = rr.nlost_rule[2];
 	if (!have_k)
 		k = salvage ? r.total : r.visible;
 	if (k > r.visible && !salvage) {
@@ -275,7 +304,8 @@ static int extract(const char *path, const char *out, const struct model *m, boo
 		goto out;
 	}
 	rc = r.salvage ? salvage_materialize(&s, k, a.tmp, &r.missing, err, sizeof err)
-		       : materialize_state(m, k, a.tmp, &r.missing, err, sizeof err);
+	   : race ? resetrace_materialize(m, &rr, a.tmp, &r.missing, err, sizeof err)
+		  : materialize_state(m, k, a.tmp, &r.missing, err, sizeof err);
 	if (rc || atomic_commit(&a, err, sizeof err) != ATOMIC_OK) {
 		cmd_error("%s", err);
 		atomic_abort(&a);
@@ -292,6 +322,10 @@ static int extract(const char *path, const char *out, const struct model *m, boo
 
 	if (r.salvage)
 		note_salvage(&s, k, &d);
+	else if (r.race_pages)
+		wd_add_sev(&d, WD_WAL_RESET_RACE, WD_WARNING, WD_F_WAL, WD_NONE, WD_NONE, WD_NONE,
+			   "the output includes %u page version%s from earlier-generation frames that no reader saw "
+			   "(rule wrapped): check them", r.race_pages, r.race_pages == 1 ? "" : "s");
 	else if (m->has_wal && m->wal.nframes && !m->wal_usable && m->db_ok) {
 		/* The WAL's frames are not in the output: say so, and why. */
 		if (!m->wal.hdr.valid)
@@ -317,6 +351,7 @@ static int extract(const char *path, const char *out, const struct model *m, boo
 	status = report_exit_status(&d, 0);
 out:
 	wd_diags_free(&d);
+	resetrace_free(&rr);
 	salvage_free(&s);
 	return status;
 }
@@ -328,13 +363,14 @@ int cmd_extract(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "commit", required_argument, NULL, 'k' },
 		{ "salvage", no_argument, NULL, 'S' },
+		{ "race", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "wal", required_argument, NULL, 'w' },
 		{ 0, 0, 0, 0 },
 	};
 	if (cmd_wants_help(argc, argv, usage))
 		return EXIT_OK;
-	int json = 0, salvage = 0, force = 0, have_k = 0, c;
+	int json = 0, salvage = 0, race = 0, force = 0, have_k = 0, c;
 	uint32_t k = 0;
 	const char *out = NULL, *wal = NULL;
 	optind = 1;
@@ -350,6 +386,7 @@ int cmd_extract(int argc, char **argv)
 			have_k = 1;
 			break;
 		case 'S': salvage = 1; break;
+		case 'r': race = 1; break;
 		case 'f': force = 1; break;
 		case 'w': wal = optarg; break;
 		default:
@@ -369,7 +406,7 @@ int cmd_extract(int argc, char **argv)
 		model_close(&m);
 		return EXIT_NOINPUT;
 	}
-	int status = extract(path, out, &m, have_k, k, salvage, force, json);
+	int status = extract(path, out, &m, have_k, k, salvage, race, force, json);
 	model_close(&m);
 	return status;
 }
