@@ -23,7 +23,13 @@ static void check_wal_pairing(struct model *m)
 		       m->wal.hdr.page_size, m->dbh.page_size);
 		return;
 	}
-	/* The newest valid copy of page 1 in the WAL must describe the same database. */
+	/*
+	 * The newest valid copy of page 1 in the WAL must describe the same
+	 * database.  Only what no transaction can change is compared: the page
+	 * size, and the text encoding once the file has one (a database made in
+	 * WAL mode keeps encoding 0 in the file until its first checkpoint).
+	 * application_id and auto-vacuum are legitimately changed by a commit.
+	 */
 	uint32_t f = model_find_frame(m, 1, 0, m->wal.nvalid);
 	const uint8_t *p = f ? model_frame_page(m, f) : NULL;
 	if (!p || m->page_size < DBH_SIZE)
@@ -37,16 +43,12 @@ static void check_wal_pairing(struct model *m)
 		what = "does not start with the SQLite header";
 	else if (wh.page_size != m->dbh.page_size)
 		what = "names another page size";
-	else if (wh.text_encoding != m->dbh.text_encoding)
+	else if (m->dbh.text_encoding != 0 && wh.text_encoding != m->dbh.text_encoding)
 		what = "names another text encoding";
-	else if (wh.application_id != m->dbh.application_id)
-		what = "names another application id";
-	else if (wh.largest_root == 0 && m->dbh.largest_root != 0 && m->dbh.incremental_vacuum == wh.incremental_vacuum)
-		what = "disagrees on auto-vacuum";
 	if (what)
 		wd_add(&m->diags, WD_WAL_FOREIGN, WD_F_WAL,
 		       (int64_t)wal_frame_offset(m->wal.page_size, f) + WAL_FRAME_HDR_SIZE, f, 1,
-		       "the WAL's copy of page 1 (frame %u) %s than the database file", f, what);
+		       "the WAL's copy of page 1 (frame %u) %s than the database file has", f, what);
 }
 
 /*
