@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "verify",   cmd_verify,   "compare a state of a database with a manifest, page by page" },
 	{ "diff",     cmd_diff,     "compare two databases or two states page by page, naming each page's role" },
 	{ "dbhash",   cmd_dbhash,   "logical content hash, exactly as SQLite's dbhash tool computes it" },
+	{ "scan",     cmd_scan,     "find and diagnose every database in directories, .gz files and tar archives" },
 	{ "tui",      cmd_tui,      "browse the database, WAL, pages, versions, -shm and readers in the terminal" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)

@@ -40,6 +40,7 @@ int cmd_hash(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_dbhash(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 int cmd_tui(int argc, char **argv);           /* tui/cmd_tui.c: not in libwaldo.a */
 
 /*

@@ -74,7 +74,7 @@ int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen)
 
 void wf_close(struct wf_file *f)
 {
-	if (f->present && f->size)
+	if (f->present && f->size && !f->borrowed)
 		munmap((void *)f->data, (size_t)f->size);
 	if (f->fd >= 0)
 		close(f->fd);
@@ -218,4 +218,41 @@ void wf_set_close(struct wf_set *s)
 	wf_close(&s->wal);
 	wf_close(&s->shm);
 	wf_close(&s->journal);
+}
+
+static int mem_one(struct wf_file *f, const struct wf_mem *src)
+{
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+	if (!src)
+		return 0;
+	f->path = strdup(src->path ? src->path : "");
+	if (!f->path)
+		return -1;
+	if (!src->data)
+		return 0;
+	f->present = true;
+	f->borrowed = true;
+	f->size = src->size;
+	f->data = src->size ? src->data : empty_map;
+	f->st.st_size = (off_t)src->size;
+	f->st.st_mode = S_IFREG | 0444;
+	return 0;
+}
+
+int wf_set_from_mem(struct wf_set *s, const struct wf_mem *db, const struct wf_mem *wal,
+		    const struct wf_mem *shm, const struct wf_mem *journal, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	if (errlen)
+		err[0] = '\0';
+	int rc = mem_one(&s->db, db) | mem_one(&s->wal, wal) | mem_one(&s->shm, shm) |
+		 mem_one(&s->journal, journal);
+	s->given = db ? WF_DB : WF_WAL;
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		wf_set_close(s);
+		return -1;
+	}
+	return 0;
 }

@@ -19,6 +19,7 @@ struct wf_file {
 	uint64_t size;
 	struct stat st;
 	int fd;
+	bool borrowed;          /* data belongs to the caller (wf_set_from_mem): never unmapped */
 };
 
 struct wf_set {
@@ -48,5 +49,23 @@ const char *wf_kind_name(enum wf_kind k);
 int wf_set_open(struct wf_set *s, const char *path, const char *wal_path, const char *shm_path,
 		char *err, size_t errlen);
 void wf_set_close(struct wf_set *s);
+
+/* One caller-owned buffer for wf_set_from_mem. */
+struct wf_mem {
+	const char *path;       /* display name, copied (e.g. "backup.tar.gz:srv/app.db") */
+	const uint8_t *data;    /* NULL: the file was looked for and is absent */
+	uint64_t size;
+};
+
+/*
+ * Fill s from caller-owned buffers instead of files (archive members,
+ * decompressed files).  Each argument may be NULL (not looked for).  The
+ * buffers must outlive s; wf_set_close frees only the path copies (fd is
+ * -1, st holds only st_size and a regular-file st_mode, `borrowed` is
+ * set).  `given` becomes WF_DB when db is given, else WF_WAL.  Returns 0,
+ * or -1 with err set (out of memory).
+ */
+int wf_set_from_mem(struct wf_set *s, const struct wf_mem *db, const struct wf_mem *wal,
+		    const struct wf_mem *shm, const struct wf_mem *journal, char *err, size_t errlen);
 
 #endif

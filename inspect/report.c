@@ -111,3 +111,107 @@ void report_json_db_header(struct jw *j, const char *key, const struct db_header
 	jw_bool(j, "auto_vacuum", h->auto_vacuum);
 	jw_obj_end(j);
 }
+
+static const char *order_name(const struct wal_header *h)
+{
+	return h->big_endian_cksum ? "be" : "le";
+}
+
+static void json_wal(struct jw *j, const struct model *m)
+{
+	if (!m->has_wal) {
+		jw_null(j, "wal");
+		return;
+	}
+	const struct wal_walk *w = &m->wal;
+	jw_obj_begin(j, "wal");
+	jw_str(j, "path", m->files.wal.path);
+	jw_uint(j, "file_size", m->files.wal.size);
+	jw_uint(j, "page_size", w->hdr.page_size);
+	jw_uint(j, "magic", w->hdr.magic);
+	jw_str(j, "checksum_order", w->file_size >= WAL_HDR_SIZE ? order_name(&w->hdr) : NULL);
+	jw_uint(j, "format_version", w->hdr.version);
+	jw_uint(j, "checkpoint_seq", w->hdr.ckpt_seq);
+	jw_uint(j, "salt1", w->hdr.salt1);
+	jw_uint(j, "salt2", w->hdr.salt2);
+	jw_bool(j, "header_valid", w->hdr.valid);
+	jw_uint(j, "frames_total", w->nframes);
+	jw_uint(j, "frames_valid", w->nvalid);
+	jw_uint(j, "commits", w->ntxn);
+	jw_uint(j, "last_commit_frame", w->mx_frame);
+	jw_uint(j, "db_size_after_last_commit", w->npage);
+	jw_uint(j, "uncommitted_frames", w->nvalid - w->mx_frame);
+	jw_uint(j, "partial_bytes", w->partial_bytes);
+	jw_str(j, "end", wal_end_name(w->end));
+	jw_bool(j, "usable", m->wal_usable);
+	jw_obj_end(j);
+}
+
+static void json_shm(struct jw *j, const struct model *m)
+{
+	if (!m->has_shm) {
+		jw_null(j, "shm");
+		return;
+	}
+	const struct shm_info *s = &m->shm;
+	jw_obj_begin(j, "shm");
+	jw_str(j, "path", m->files.shm.path);
+	jw_uint(j, "file_size", m->files.shm.size);
+	jw_bool(j, "header_present", s->has_header);
+	jw_str(j, "byte_order", !s->order_known ? NULL : s->big_endian ? "be" : "le");
+	jw_bool(j, "foreign_endian", s->foreign_endian);
+	jw_bool(j, "header_ok", s->hdr_ok);
+	jw_bool(j, "copies_agree", s->copies_agree);
+	jw_uint(j, "mxFrame", s->hdr[0].mx_frame);
+	jw_uint(j, "nPage", s->hdr[0].n_page);
+	jw_uint(j, "iChange", s->hdr[0].change);
+	jw_uint(j, "nBackfill", s->n_backfill);
+	jw_uint(j, "nBackfillAttempted", s->n_backfill_attempted);
+	jw_arr_begin(j, "read_marks");
+	for (int i = 0; i < SHM_NREADER; i++)
+		jw_uint(j, NULL, s->read_mark[i]);
+	jw_arr_end(j);
+	jw_obj_end(j);
+}
+
+static void json_locks(struct jw *j, const struct check_result *r)
+{
+	jw_arr_begin(j, "locks");
+	for (int i = 0; i < r->locks.n; i++) {
+		const struct lock_holder *h = &r->locks.h[i];
+		jw_obj_begin(j, NULL);
+		jw_int(j, "pid", h->pid);
+		jw_str(j, "comm", h->comm);
+		jw_str(j, "file", h->file == 's' ? "shm" : "db");
+		jw_str(j, "lock", h->what);
+		jw_str(j, "mode", h->exclusive ? "exclusive" : "shared");
+		jw_obj_end(j);
+	}
+	jw_arr_end(j);
+}
+
+void report_json_inspect(struct jw *j, const struct model *m, const struct check_result *r)
+{
+	if (m->has_db && m->db_ok) {
+		report_json_db_header(j, "db", &m->dbh);
+	} else {
+		jw_null(j, "db");
+	}
+	jw_obj_begin(j, "state");
+	jw_uint(j, "page_size", m->page_size);
+	jw_uint(j, "db_file_size", m->files.db.size);
+	jw_uint(j, "db_file_pages", m->db_pages);
+	jw_uint(j, "commit", model_commit(m, MODEL_LAST));
+	jw_uint(j, "pages", model_npages(m, MODEL_LAST));
+	jw_uint(j, "missing_pages", r->missing_pages);
+	if (r->integrity == -2)
+		jw_null(j, "integrity");
+	else
+		jw_str(j, "integrity", r->integrity == 1 ? "ok" : r->integrity_msg);
+	jw_obj_end(j);
+	json_wal(j, m);
+	json_shm(j, m);
+	json_locks(j, r);
+	report_json(j, &m->diags, &m->files);
+	jw_str(j, "status", report_status_name(&m->diags));
+}

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include "../formats/dbheader.h"
 #include "../formats/diag.h"
+#include "checks.h"
 #include "files.h"
+#include "model.h"
 #include "json.h"
 
 /* Path of the file a diagnostic is about, from the set (NULL allowed). */
@@ -30,5 +32,12 @@ const char *report_status_name(const struct wd_diags *d);
 
 /* Every database header field as a JSON object named key. */
 void report_json_db_header(struct jw *j, const char *key, const struct db_header *h);
+
+/*
+ * The fields of `waldo inspect --json` after "path" (docs/inspect.md): db,
+ * state, wal, shm, locks, findings, status.  The caller opens and closes the
+ * object, so other commands (scan) can add their own fields.
+ */
+void report_json_inspect(struct jw *j, const struct model *m, const struct check_result *r);
 
 #endif

@@ -1,0 +1,856 @@
+/*
+ * scan_archive.c — gzip and tar read as streams; see scan_archive.h.
+ *
+ * gzip (RFC 1952).  A gzip file is one or more members, each a 10-byte
+ * header (1f 8b 08 flags mtime xfl os, then optional extra/name/comment/
+ * header-CRC fields), deflate data, and an 8-byte trailer (CRC-32 and the
+ * length mod 2^32).  `cat a.gz b.gz` is a valid gzip file whose content is
+ * the concatenation, so after each member we look for another 1f 8b.
+ * zlib (inflateInit2 with windowBits 16+15) parses header and trailer and
+ * checks the CRC.  What we report, with the compressed offset:
+ *   - deflate data zlib rejects, or a bad CRC/length: ARCHIVE_CORRUPT;
+ *   - input ending inside a member: ARCHIVE_CORRUPT (truncated);
+ *   - bytes after the last member that do not start another member:
+ *     ARCHIVE_TRAILING_GARBAGE (gzip -d says "trailing garbage ignored");
+ *   - inflated bytes past max_ratio times the compressed bytes read, once
+ *     SA_RATIO_FLOOR bytes were inflated: ARCHIVE_LIMIT, reading stops.
+ *     Deflate cannot exceed about 1032:1, so a cap below that bounds the
+ *     work one small file can cause.
+ *
+ * tar.  A sequence of 512-byte header blocks, each followed by the member's
+ * data padded to a multiple of 512; the archive ends with two blocks of
+ * zeros (more zero padding to a 10240-byte record usually follows).
+ *
+ *   offset size  field
+ *        0  100  name (NUL-terminated unless it fills the field)
+ *      100    8  mode        (octal)
+ *      108    8  uid, 116 8 gid
+ *      124   12  size        octal, or base-256 when the top bit of byte 124 is set (GNU)
+ *      136   12  mtime
+ *      148    8  checksum    octal sum of all 512 bytes with this field taken as spaces
+ *      156    1  typeflag    '0'/NUL file, '1' hard link, '2' symlink, '3' '4' devices,
+ *                            '5' directory, '6' FIFO, '7' contiguous file,
+ *                            'L'/'K' GNU long name/link for the next member,
+ *                            'x'/'g' PAX extended header (next member / global),
+ *                            'S' GNU sparse, 'M' multi-volume, 'V' volume label
+ *      157  100  linkname
+ *      257    6  magic       "ustar\0" (POSIX, version "00") or "ustar " (GNU, version " \0")
+ *      265   32  uname, 297 32 gname, 329 8 devmajor, 337 8 devminor
+ *      345  155  prefix      POSIX only: the name is prefix + "/" + name
+ *
+ * Rules, as GNU tar and libarchive apply them: the checksum may be the
+ * unsigned or (historic) signed byte sum; unknown typeflags are regular
+ * files; the size of symlinks, devices, FIFOs and directories is ignored;
+ * a PAX record is "LEN key=value\n" with LEN counting the whole record.
+ * Names longer than SA_NAME_MAX and PAX headers longer than SA_PAX_MAX are
+ * never held whole.  A header whose checksum fails is ARCHIVE_CORRUPT and
+ * the reader skips block by block to the next valid header (tar
+ * "Skipping to next header"); after the end marker a valid header starts a
+ * concatenated archive (tar -i), anything else is trailing garbage.
+ */
+#include "scan_archive.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* tar header fields */
+#define TH_NAME 0
+#define TH_NAME_LEN 100
+#define TH_SIZE 124
+#define TH_SIZE_LEN 12
+#define TH_CKSUM 148
+#define TH_CKSUM_LEN 8
+#define TH_TYPE 156
+#define TH_LINK 157
+#define TH_LINK_LEN 100
+#define TH_MAGIC 257
+#define TH_VERSION 263
+#define TH_PREFIX 345
+#define TH_PREFIX_LEN 155
+
+#define SIZE_MAX_FIELD (1ull << 62)   /* larger sizes are damage, not data */
+
+static bool is_gzip_magic(const uint8_t *p)
+{
+	return p[0] == 0x1f && p[1] == 0x8b;
+}
+
+/* ---------------------------------------------------------------- stream */
+
+int sa_stream_open(struct sa_stream *s, int fd, const char *name, uint64_t max_ratio,
+		   struct wd_diags *diags)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = fd;
+	s->name = name;
+	s->diags = diags;
+	s->max_ratio = max_ratio;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		s->file_size = (uint64_t)st.st_size;
+		s->seekable = true;
+	}
+	s->buf = malloc(SA_BUF_SIZE);
+	if (!s->buf) {
+		wd_add(diags, WD_SCAN_INPUT_UNREADABLE, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
+		       "'%s': out of memory", name);
+		s->done = s->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+void sa_stream_close(struct sa_stream *s)
+{
+	if (s->z_live)
+		inflateEnd(&s->z);
+	free(s->buf);
+	s->buf = NULL;
+	s->z_live = false;
+}
+
+uint64_t sa_stream_in_offset(const struct sa_stream *s)
+{
+	return s->buf_off + s->pos;
+}
+
+static void fail_read(struct sa_stream *s, int e)
+{
+	wd_add(s->diags, WD_SCAN_INPUT_UNREADABLE, WD_F_NONE, (int64_t)sa_stream_in_offset(s), WD_NONE,
+	       WD_NONE, "'%s': read error at offset %llu: %s", s->name,
+	       (unsigned long long)sa_stream_in_offset(s), strerror(e));
+	s->done = s->failed = true;
+}
+
+/*
+ * Make at least `want` (≤ SA_BUF_SIZE) unconsumed bytes available unless
+ * the file ends first.  Returns the bytes available, or -1 on a read error.
+ */
+static long ensure(struct sa_stream *s, size_t want)
+{
+	if (s->len - s->pos >= want)
+		return (long)(s->len - s->pos);
+	if (s->pos) {
+		memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+		s->buf_off += s->pos;
+		s->len -= s->pos;
+		s->pos = 0;
+	}
+	while (s->len < want && !s->in_eof) {
+		ssize_t k = read(s->fd, s->buf + s->len, SA_BUF_SIZE - s->len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			fail_read(s, errno);
+			return -1;
+		}
+		if (k == 0)
+			s->in_eof = true;
+		s->len += (size_t)k;
+		s->in_bytes += (uint64_t)k;
+	}
+	return (long)(s->len - s->pos);
+}
+
+/* Bytes after the last member: zeros (padding) or something else. */
+static void report_trailing(struct sa_stream *s)
+{
+	uint64_t off = sa_stream_in_offset(s);
+	size_t avail = s->len - s->pos;
+	bool zeros = true;
+	for (size_t i = 0; i < avail && zeros; i++)
+		zeros = s->buf[s->pos + i] == 0;
+	char size[64] = "";
+	if (s->file_size > off)
+		snprintf(size, sizeof size, "%llu ", (unsigned long long)(s->file_size - off));
+	wd_add(s->diags, WD_ARCHIVE_TRAILING_GARBAGE, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+	       "'%s': %sbytes after gzip member %u at compressed offset %llu %s; ignored", s->name, size,
+	       s->members, (unsigned long long)off,
+	       zeros ? "are zeros (padding)" : "do not start another gzip member");
+}
+
+static bool ratio_exceeded(struct sa_stream *s)
+{
+	uint64_t in = sa_stream_in_offset(s);
+	if (!s->max_ratio || s->out_bytes <= SA_RATIO_FLOOR)
+		return false;
+	if (in && s->out_bytes / in <= s->max_ratio)
+		return false;
+	wd_add(s->diags, WD_ARCHIVE_LIMIT, WD_F_NONE, (int64_t)in, WD_NONE, WD_NONE,
+	       "'%s': %llu bytes inflated from %llu compressed bytes pass the decompression-ratio cap "
+	       "of %llu:1 (--max-ratio); reading stopped", s->name, (unsigned long long)s->out_bytes,
+	       (unsigned long long)in, (unsigned long long)s->max_ratio);
+	s->done = s->limited = true;
+	return true;
+}
+
+/* Begin the gzip member at the current position (its magic was seen). */
+static int member_begin(struct sa_stream *s)
+{
+	int rc = s->z_live ? inflateReset(&s->z) : inflateInit2(&s->z, 16 + MAX_WBITS);
+	if (rc != Z_OK) {
+		wd_add(s->diags, WD_SCAN_INPUT_UNREADABLE, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
+		       "'%s': cannot start zlib: %s", s->name, s->z.msg ? s->z.msg : "out of memory");
+		s->done = s->failed = true;
+		return -1;
+	}
+	s->z_live = true;
+	s->in_member = true;
+	s->members++;
+	return 0;
+}
+
+static size_t gz_read(struct sa_stream *s, uint8_t *out, size_t n)
+{
+	size_t got = 0;
+	while (got < n && !s->done) {
+		if (!s->in_member) {
+			long avail = ensure(s, 2);
+			if (avail < 0)
+				break;
+			if (avail == 0) {
+				s->done = true;      /* clean end after a whole member */
+				break;
+			}
+			if (avail < 2 || !is_gzip_magic(s->buf + s->pos)) {
+				report_trailing(s);
+				s->done = true;
+				break;
+			}
+			if (member_begin(s))
+				break;
+		}
+		if (s->pos == s->len) {
+			long avail = ensure(s, 1);
+			if (avail < 0)
+				break;
+			if (avail == 0) {
+				uint64_t off = sa_stream_in_offset(s);
+				wd_add(s->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+				       "'%s': gzip member %u is truncated at compressed offset %llu "
+				       "(%llu bytes inflated so far)", s->name, s->members,
+				       (unsigned long long)off, (unsigned long long)s->out_bytes);
+				s->done = s->failed = true;
+				break;
+			}
+		}
+		size_t in_avail = s->len - s->pos;
+		size_t out_avail = n - got;
+		if (out_avail > UINT32_MAX)
+			out_avail = UINT32_MAX;
+		s->z.next_in = s->buf + s->pos;
+		s->z.avail_in = (uInt)in_avail;
+		s->z.next_out = out + got;
+		s->z.avail_out = (uInt)out_avail;
+		int rc = inflate(&s->z, Z_NO_FLUSH);
+		size_t used = in_avail - s->z.avail_in, made = out_avail - s->z.avail_out;
+		s->pos += used;
+		got += made;
+		s->out_bytes += made;
+		if (rc == Z_STREAM_END) {
+			s->in_member = false;
+		} else if (rc == Z_OK || (rc == Z_BUF_ERROR && (used || made || s->pos == s->len))) {
+			/* progress, or simply more input needed */
+		} else {
+			uint64_t off = sa_stream_in_offset(s);
+			wd_add(s->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+			       "'%s': corrupt gzip data in member %u at compressed offset %llu: %s", s->name,
+			       s->members, (unsigned long long)off, s->z.msg ? s->z.msg : "zlib error");
+			s->done = s->failed = true;
+			break;
+		}
+		if (ratio_exceeded(s))
+			break;
+	}
+	return got;
+}
+
+static size_t plain_read(struct sa_stream *s, uint8_t *out, size_t n)
+{
+	size_t got = 0;
+	while (got < n && !s->done) {
+		if (s->pos < s->len) {
+			size_t k = s->len - s->pos < n - got ? s->len - s->pos : n - got;
+			memcpy(out + got, s->buf + s->pos, k);
+			s->pos += k;
+			got += k;
+			continue;
+		}
+		if (n - got >= SA_BUF_SIZE) {
+			/* Large reads bypass the buffer. */
+			s->buf_off += s->len;
+			s->len = s->pos = 0;
+			ssize_t k = read(s->fd, out + got, n - got);
+			if (k < 0) {
+				if (errno == EINTR)
+					continue;
+				fail_read(s, errno);
+				break;
+			}
+			if (k == 0) {
+				s->in_eof = true;
+				s->done = true;
+				break;
+			}
+			s->buf_off += (uint64_t)k;
+			s->in_bytes += (uint64_t)k;
+			got += (size_t)k;
+			continue;
+		}
+		long avail = ensure(s, 1);
+		if (avail <= 0) {
+			s->done = true;
+			break;
+		}
+	}
+	s->out_bytes += got;
+	return got;
+}
+
+size_t sa_stream_read(struct sa_stream *s, uint8_t *out, size_t n)
+{
+	if (s->done)
+		return 0;
+	if (!s->started) {
+		/* First read: decide the format from the first two bytes. */
+		s->started = true;
+		long avail = ensure(s, 2);
+		if (avail < 0)
+			return 0;
+		s->gzip = avail >= 2 && is_gzip_magic(s->buf);
+		if (s->gzip && member_begin(s))
+			return 0;
+	}
+	if (n == 0)
+		return 0;
+	return s->gzip ? gz_read(s, out, n) : plain_read(s, out, n);
+}
+
+uint64_t sa_stream_skip(struct sa_stream *s, uint64_t n)
+{
+	uint64_t done = 0;
+	if (!s->started && n)
+		sa_stream_read(s, NULL, 0);
+	if (!s->gzip && s->seekable) {
+		size_t k = s->len - s->pos < n ? s->len - s->pos : (size_t)n;
+		s->pos += k;
+		done += k;
+		uint64_t rest = n - done, here = s->buf_off + s->len;
+		if (rest && !s->done) {
+			uint64_t avail = s->file_size > here ? s->file_size - here : 0;
+			uint64_t step = rest < avail ? rest : avail;
+			if (step && lseek(s->fd, (off_t)(here + step), SEEK_SET) >= 0) {
+				s->buf_off = here + step;
+				s->len = s->pos = 0;
+				done += step;
+				s->out_bytes += step;
+			}
+		}
+		s->out_bytes += k;
+		if (done == n)
+			return done;
+	}
+	uint8_t tmp[16384];
+	while (done < n && !s->done) {
+		size_t want = n - done < sizeof tmp ? (size_t)(n - done) : sizeof tmp;
+		size_t k = sa_stream_read(s, tmp, want);
+		done += k;
+		if (k < want)
+			break;
+	}
+	return done;
+}
+
+/* ---------------------------------------------------------------- tar */
+
+/* Octal field: leading spaces, digits 0-7, ended by NUL or space.  -1 on anything else. */
+static int64_t octal_field(const uint8_t *p, size_t n, bool empty_ok)
+{
+	size_t i = 0;
+	while (i < n && p[i] == ' ')
+		i++;
+	uint64_t v = 0;
+	size_t digits = 0;
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++, digits++) {
+		if (v > (SIZE_MAX_FIELD >> 3))
+			return -1;
+		v = v * 8 + (uint64_t)(p[i] - '0');
+	}
+	if (i < n && p[i] != 0 && p[i] != ' ')
+		return -1;
+	if (!digits && !empty_ok)
+		return -1;
+	return (int64_t)v;
+}
+
+/* GNU base-256: top bit of the first byte set, the rest big-endian.  -1 for negative or huge. */
+static int64_t base256_field(const uint8_t *p, size_t n)
+{
+	if (p[0] & 0x40)
+		return -1;                       /* negative */
+	uint64_t v = p[0] & 0x3f;
+	for (size_t i = 1; i < n; i++) {
+		if (v > (SIZE_MAX_FIELD >> 8))
+			return -1;
+		v = (v << 8) | p[i];
+	}
+	return (int64_t)v;
+}
+
+static bool block_is_zero(const uint8_t *b)
+{
+	for (size_t i = 0; i < SA_BLOCK; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* The header checksum as tar computes it: unsigned, or the historic signed sum. */
+static bool tar_cksum_ok(const uint8_t *b)
+{
+	int64_t want = octal_field(b + TH_CKSUM, TH_CKSUM_LEN, false);
+	if (want < 0)
+		return false;
+	uint64_t usum = 0;
+	int64_t ssum = 0;
+	for (size_t i = 0; i < SA_BLOCK; i++) {
+		uint8_t c = i >= TH_CKSUM && i < TH_CKSUM + TH_CKSUM_LEN ? ' ' : b[i];
+		usum += c;
+		ssum += (int8_t)c;
+	}
+	return (int64_t)usum == want || ssum == want;
+}
+
+static void copy_field(char *dst, const uint8_t *src, size_t n)
+{
+	size_t k = strnlen((const char *)src, n);
+	memcpy(dst, src, k);
+	dst[k] = '\0';
+}
+
+enum sa_hdr_status sa_tar_parse_header(const uint8_t b[SA_BLOCK], struct sa_tar_hdr *h)
+{
+	memset(h, 0, sizeof *h);
+	if (block_is_zero(b))
+		return SA_HDR_ZERO;
+	if (!tar_cksum_ok(b))
+		return SA_HDR_CKSUM;
+	int64_t size = (b[TH_SIZE] & 0x80) ? base256_field(b + TH_SIZE, TH_SIZE_LEN)
+					   : octal_field(b + TH_SIZE, TH_SIZE_LEN, true);
+	if (size < 0)
+		return SA_HDR_FIELD;
+	h->size = (uint64_t)size;
+	h->typeflag = (char)b[TH_TYPE];
+	h->ustar = !memcmp(b + TH_MAGIC, "ustar", 5);
+	bool posix = !memcmp(b + TH_MAGIC, "ustar\0", 6);
+	char name[TH_NAME_LEN + 1];
+	copy_field(name, b + TH_NAME, TH_NAME_LEN);
+	if (posix && b[TH_PREFIX]) {
+		char prefix[TH_PREFIX_LEN + 1];
+		copy_field(prefix, b + TH_PREFIX, TH_PREFIX_LEN);
+		snprintf(h->name, sizeof h->name, "%s/%s", prefix, name);
+	} else {
+		memcpy(h->name, name, strlen(name) + 1);
+	}
+	copy_field(h->link, b + TH_LINK, TH_LINK_LEN);
+	return SA_HDR_OK;
+}
+
+bool sa_tar_is_header(const uint8_t *b, size_t n)
+{
+	if (n < SA_BLOCK)
+		return false;
+	struct sa_tar_hdr h;
+	return sa_tar_parse_header(b, &h) == SA_HDR_OK;
+}
+
+void sa_tar_init(struct sa_tar *t, struct sa_stream *s, const char *name, struct wd_diags *diags)
+{
+	memset(t, 0, sizeof *t);
+	t->s = s;
+	t->name = name;
+	t->diags = diags;
+	t->pax_size = -1;
+}
+
+/* Read one block; returns the bytes read (SA_BLOCK, or fewer at the end). */
+static size_t read_block(struct sa_tar *t, uint8_t *b)
+{
+	if (t->has_pb) {
+		t->has_pb = false;
+		memcpy(b, t->pb_block, SA_BLOCK);
+		t->pos += SA_BLOCK;
+		return SA_BLOCK;
+	}
+	size_t k = sa_stream_read(t->s, b, SA_BLOCK);
+	t->pos += k;
+	return k;
+}
+
+/*
+ * Read a member's data of `size` bytes (plus padding) into dst, keeping at
+ * most cap bytes (NUL-terminated); the rest is skipped.  Returns false when
+ * the archive ended inside it.  *cut is set when bytes were dropped.
+ */
+static bool read_small(struct sa_tar *t, uint64_t size, char *dst, size_t cap, bool *cut)
+{
+	uint64_t keep = size < cap ? size : cap;
+	size_t k = sa_stream_read(t->s, (uint8_t *)dst, (size_t)keep);
+	t->pos += k;
+	dst[k] = '\0';
+	if (k < keep)
+		return false;
+	if (size > keep && cut)
+		*cut = true;
+	uint64_t rest = size - keep + (SA_BLOCK - size % SA_BLOCK) % SA_BLOCK;
+	uint64_t sk = sa_stream_skip(t->s, rest);
+	t->pos += sk;
+	return sk == rest;
+}
+
+static void copy_name(char *dst, const char *src, size_t n, bool *cut)
+{
+	size_t k = strnlen(src, n);
+	if (k > SA_NAME_MAX) {
+		k = SA_NAME_MAX;
+		*cut = true;
+	}
+	memcpy(dst, src, k);
+	dst[k] = '\0';
+}
+
+/* Parse PAX records "LEN key=value\n"; path, linkpath and size are used. */
+static void parse_pax(struct sa_tar *t, const char *p, size_t n, uint64_t hdr_off)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t len = 0, j = i;
+		while (j < n && p[j] >= '0' && p[j] <= '9' && j - i < 8)
+			len = len * 10 + (size_t)(p[j++] - '0');
+		if (j == i || j >= n || p[j] != ' ' || len <= j - i + 1 || len > n - i || p[i + len - 1] != '\n') {
+			if (p[i] == '\0')
+				return;                          /* NUL padding */
+			wd_add_sev(t->diags, WD_ARCHIVE_CORRUPT, WD_WARNING, WD_F_NONE, (int64_t)hdr_off, WD_NONE,
+				   WD_NONE, "'%s': malformed PAX record in the extended header at offset %llu; "
+				   "the rest of that header is ignored", t->name, (unsigned long long)hdr_off);
+			return;
+		}
+		const char *key = p + j + 1, *end = p + i + len - 1;   /* end: the newline */
+		const char *eq = memchr(key, '=', (size_t)(end - key));
+		if (eq) {
+			size_t klen = (size_t)(eq - key), vlen = (size_t)(end - eq - 1);
+			const char *v = eq + 1;
+			if (klen == 4 && !memcmp(key, "path", 4)) {
+				copy_name(t->pax_name, v, vlen, &t->cut);
+				t->has_pax_name = true;
+			} else if (klen == 8 && !memcmp(key, "linkpath", 8)) {
+				copy_name(t->pax_link, v, vlen, &t->cut);
+				t->has_pax_link = true;
+			} else if (klen == 4 && !memcmp(key, "size", 4)) {
+				uint64_t sz = 0;
+				size_t d = 0;
+				for (; d < vlen && v[d] >= '0' && v[d] <= '9' && sz < SIZE_MAX_FIELD / 10; d++)
+					sz = sz * 10 + (uint64_t)(v[d] - '0');
+				if (d == vlen && d > 0)
+					t->pax_size = (int64_t)sz;
+			}
+		}
+		i += len;
+	}
+}
+
+static void clear_pending(struct sa_tar *t)
+{
+	t->has_long_name = t->has_long_link = t->has_pax_name = t->has_pax_link = false;
+	t->cut = false;
+	t->pax_size = -1;
+}
+
+/* Skip to the next block that is a valid header; returns true with it in b. */
+static bool resync(struct sa_tar *t, uint8_t *b, uint64_t bad_off, const char *why)
+{
+	uint64_t skipped = 0;
+	struct sa_tar_hdr h;
+	for (;;) {
+		size_t k = read_block(t, b);
+		if (k < SA_BLOCK) {
+			wd_add(t->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)bad_off, WD_NONE, WD_NONE,
+			       "'%s': corrupt tar header at offset %llu (%s); no valid header after it "
+			       "(%llu bytes skipped)", t->name, (unsigned long long)bad_off, why,
+			       (unsigned long long)(skipped + k));
+			return false;
+		}
+		skipped += SA_BLOCK;
+		if (sa_tar_parse_header(b, &h) == SA_HDR_OK) {
+			wd_add(t->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)bad_off, WD_NONE, WD_NONE,
+			       "'%s': corrupt tar header at offset %llu (%s); skipped %llu bytes to the next "
+			       "header at offset %llu", t->name, (unsigned long long)bad_off, why,
+			       (unsigned long long)skipped, (unsigned long long)(t->pos - SA_BLOCK));
+			return true;
+		}
+	}
+}
+
+int sa_tar_next(struct sa_tar *t, struct sa_entry *e)
+{
+	uint8_t b[SA_BLOCK];
+	memset(e, 0, sizeof *e);
+	if (t->finished)
+		return 0;
+	if (t->left + t->pad) {
+		uint64_t want = t->left + t->pad;
+		uint64_t k = sa_stream_skip(t->s, want);
+		t->pos += k;
+		if (k < t->left)
+			t->truncated = true;
+		t->left = t->pad = 0;
+		if (k < want) {
+			t->finished = true;
+			return 0;
+		}
+	}
+	clear_pending(t);
+	for (;;) {
+		uint64_t off = t->pos;
+		size_t k = read_block(t, b);
+		if (k == 0) {
+			if (!t->ended && t->headers && !t->s->failed && !t->s->limited)
+				wd_add_sev(t->diags, WD_ARCHIVE_CORRUPT, WD_WARNING, WD_F_NONE, (int64_t)off, WD_NONE,
+					   WD_NONE, "'%s': the archive ends at offset %llu without its end-of-archive "
+					   "blocks (cut at a member boundary?)", t->name, (unsigned long long)off);
+			t->finished = true;
+			return 0;
+		}
+		if (k < SA_BLOCK) {
+			bool zeros = true;
+			for (size_t i = 0; i < k && zeros; i++)
+				zeros = b[i] == 0;
+			if (t->ended && !zeros && !t->s->failed && !t->s->limited)
+				wd_add(t->diags, WD_ARCHIVE_TRAILING_GARBAGE, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+				       "'%s': %zu bytes after the end-of-archive blocks at offset %llu; ignored",
+				       t->name, k, (unsigned long long)off);
+			else if (!t->ended && !t->s->failed && !t->s->limited)
+				wd_add(t->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+				       "'%s': truncated tar header at offset %llu (%zu of 512 bytes)", t->name,
+				       (unsigned long long)off, k);
+			t->finished = true;
+			return 0;
+		}
+		struct sa_tar_hdr h;
+		enum sa_hdr_status st = sa_tar_parse_header(b, &h);
+		if (st == SA_HDR_ZERO) {
+			if (++t->zeros >= 2)
+				t->ended = true;
+			continue;
+		}
+		if (st != SA_HDR_OK) {
+			if (t->ended) {
+				wd_add(t->diags, WD_ARCHIVE_TRAILING_GARBAGE, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+				       "'%s': data after the end-of-archive blocks at offset %llu is not a tar header; "
+				       "ignored", t->name, (unsigned long long)off);
+				sa_tar_drain(t);
+				t->finished = true;
+				return 0;
+			}
+			if (!resync(t, b, off, st == SA_HDR_CKSUM ? "checksum mismatch" : "bad size field")) {
+				t->finished = true;
+				return 0;
+			}
+			off = t->pos - SA_BLOCK;
+			sa_tar_parse_header(b, &h);
+		}
+		t->zeros = 0;
+		t->ended = false;        /* a header after the end marker: a concatenated archive */
+		t->headers++;
+		uint64_t pad = (SA_BLOCK - h.size % SA_BLOCK) % SA_BLOCK;
+		switch (h.typeflag) {
+		case 'L':
+		case 'K': {
+			char *dst = h.typeflag == 'L' ? t->long_name : t->long_link;
+			if (!read_small(t, h.size, dst, SA_NAME_MAX, &t->cut)) {
+				t->finished = true;
+				return 0;
+			}
+			*(h.typeflag == 'L' ? &t->has_long_name : &t->has_long_link) = true;
+			continue;
+		}
+		case 'x':
+		case 'g':
+			if (h.typeflag == 'g' || h.size > SA_PAX_MAX) {
+				if (h.typeflag == 'x')
+					wd_add(t->diags, WD_ARCHIVE_LIMIT, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
+					       "'%s': PAX extended header at offset %llu is %llu bytes (cap %u); ignored",
+					       t->name, (unsigned long long)off, (unsigned long long)h.size, SA_PAX_MAX);
+				uint64_t sk = sa_stream_skip(t->s, h.size + pad);
+				t->pos += sk;
+				if (sk < h.size + pad) {
+					t->finished = true;
+					return 0;
+				}
+				continue;
+			} else {
+				char *pax = malloc((size_t)h.size + 1);
+				if (!pax) {
+					t->finished = true;
+					return 0;
+				}
+				bool ok = read_small(t, h.size, pax, (size_t)h.size, NULL);
+				if (ok)
+					parse_pax(t, pax, (size_t)h.size, off);
+				free(pax);
+				if (!ok) {
+					t->finished = true;
+					return 0;
+				}
+				continue;
+			}
+		default:
+			break;
+		}
+		/* A member. */
+		const char *name = t->has_pax_name ? t->pax_name : t->has_long_name ? t->long_name : h.name;
+		const char *link = t->has_pax_link ? t->pax_link : t->has_long_link ? t->long_link : h.link;
+		memcpy(t->ename, name, strlen(name) + 1);
+		memcpy(t->elink, link, strlen(link) + 1);
+		e->name = t->ename;
+		e->link = t->elink;
+		e->typeflag = h.typeflag;
+		e->offset = off;
+		e->name_cut = t->cut;
+		uint64_t size = t->pax_size >= 0 ? (uint64_t)t->pax_size : h.size;
+		switch (h.typeflag) {
+		case '1': e->type = SA_HARDLINK; break;
+		case '2': e->type = SA_SYMLINK; size = 0; break;
+		case '3': case '4': case '6': e->type = SA_SPECIAL; size = 0; break;
+		case '5': e->type = SA_DIR; size = 0; break;
+		case 'V': e->type = SA_SPECIAL; break;
+		case 'S': case 'M': e->type = SA_UNSUPPORTED; break;
+		default: e->type = SA_FILE; break;      /* '0', NUL, '7', unknown: POSIX says regular */
+		}
+		/* The data that follows is what the header's size (or PAX size) says,
+		 * except for the types whose size tar ignores. */
+		e->size = size;
+		t->left = size;
+		t->pad = (SA_BLOCK - size % SA_BLOCK) % SA_BLOCK;
+		clear_pending(t);
+		return 1;
+	}
+}
+
+size_t sa_tar_read(struct sa_tar *t, uint8_t *out, size_t n)
+{
+	if (n > t->left)
+		n = (size_t)t->left;
+	size_t k = sa_stream_read(t->s, out, n);
+	t->pos += k;
+	t->left -= k;
+	if (k < n)
+		t->truncated = true;
+	return k;
+}
+
+void sa_tar_drain(struct sa_tar *t)
+{
+	t->pos += sa_stream_skip(t->s, UINT64_MAX);
+}
+
+/* ---------------------------------------------------------------- names */
+
+bool sa_name_unsafe(const char *name)
+{
+	if (name[0] == '/')
+		return true;
+	for (const char *p = name; *p;) {
+		const char *q = strchr(p, '/');
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		if (!q)
+			break;
+		p = q + 1;
+	}
+	return false;
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes left) and its code point; 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	unsigned char c = p[0];
+	size_t len;
+	uint32_t v, min;
+	if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1f; min = 0x80; }
+	else if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0f; min = 0x800; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07; min = 0x10000; }
+	else return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Code points a terminal would act on or that reorder text: never printed raw. */
+static bool cp_dangerous(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x200e || cp == 0x200f || cp == 0x061c || cp == 0xfeff;
+}
+
+char *sa_escape(const char *s, size_t len, char *out, size_t outsz, bool escape_space)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+	size_t room = outsz > 4 ? outsz - 4 : 0;   /* keep space for "..." and NUL */
+	bool cut = false;
+	for (size_t i = 0; i < len;) {
+		char tmp[16];
+		size_t tn = 0, adv = 1;
+		uint32_t cp = 0;
+		size_t ul = p[i] >= 0x80 ? utf8_seq(p + i, len - i, &cp) : 0;
+		if (ul && !cp_dangerous(cp)) {
+			memcpy(tmp, p + i, ul);
+			tn = adv = ul;
+		} else if (p[i] == '\\') {
+			tmp[0] = tmp[1] = '\\';
+			tn = 2;
+		} else if (p[i] < 0x20 || p[i] >= 0x7f || (escape_space && p[i] == ' ')) {
+			size_t n = ul ? ul : 1;             /* a dangerous code point: every byte escaped */
+			for (size_t k = 0; k < n; k++) {
+				tmp[tn++] = '\\';
+				tmp[tn++] = 'x';
+				tmp[tn++] = hex[p[i + k] >> 4];
+				tmp[tn++] = hex[p[i + k] & 15];
+			}
+			adv = n;
+		} else {
+			tmp[0] = (char)p[i];
+			tn = 1;
+		}
+		if (o + tn > room) {
+			cut = true;
+			break;
+		}
+		memcpy(out + o, tmp, tn);
+		o += tn;
+		i += adv;
+	}
+	if (cut && outsz >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	if (outsz)
+		out[o < outsz ? o : outsz - 1] = '\0';
+	return out;
+}
