@@ -31,6 +31,8 @@ static const struct command commands[] = {
 	{ "dbhash",   cmd_dbhash,   "logical content hash, exactly as SQLite's dbhash tool computes it" },
 	{ "scan",     cmd_scan,     "find and diagnose every database in directories, .gz files and tar archives" },
 	{ "tui",      cmd_tui,      "browse the database, WAL, pages, versions, -shm and readers in the terminal" },
+	{ "repair",   cmd_repair,   "plan a repair; apply it to a copy (-o) or in place with an undo file, verified" },
+	{ "undo",     cmd_undo,     "put back the files an in-place repair changed, from its undo file" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -42,6 +42,8 @@ int cmd_diff(int argc, char **argv);
 int cmd_dbhash(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_tui(int argc, char **argv);           /* tui/cmd_tui.c: not in libwaldo.a */
+int cmd_repair(int argc, char **argv);        /* repair/cmd_repair.c */
+int cmd_undo(int argc, char **argv);          /* repair/cmd_undo.c */
 
 /*
  * Print `usage` to stdout when argv holds -h/--help (returns 1: the caller
