@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "repair/pageset.h"
+#include "repair/undo.h"
+
 static void die(const char *what)
 {
 	fprintf(stderr, "mkseeds: %s\n", what);
@@ -74,6 +77,56 @@ static void put(const char *dir, const char *sub, const char *name, const void *
 		die("write failed");
 }
 
+static const uint8_t *seed_page(void *ctx, uint32_t pgno)
+{
+	const unsigned char *db = ctx;
+	return db + (size_t)(pgno - 1) * 512;
+}
+
+/* A page set and an undo file made by waldo's own writers, one byte of
+ * reader selection in front (see fuzz_pageset.c). */
+static void pageset_seeds(const char *out, const char *tmp, const unsigned char *db, size_t n)
+{
+	char path[4200], err[256];
+	struct pageset_info info = { .page_size = 512, .db_pages = (uint32_t)(n / 512) };
+	uint32_t pg[3] = { 1, 2, 3 };
+	snprintf(path, sizeof path, "%s/set", tmp);
+	if (n < 3 * 512 || pageset_save(path, &info, pg, 3, seed_page, (void *)db, false, err, sizeof err))
+		die("pageset_save failed");
+	size_t len;
+	unsigned char *p = slurp(path, &len);
+	unsigned char *q = malloc(len + 1);
+	if (!p || !q)
+		die("no page set");
+	q[0] = 1;
+	memcpy(q + 1, p, len);
+	put(out, "pageset", "pageset", q, len + 1);
+	free(p);
+	free(q);
+
+	struct undo_region reg = { 0, 100 };
+	struct undo_rec r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.name, sizeof r.name, "w.db");
+	r.mode = 0644;
+	r.orig_size = r.new_size = n;
+	r.nreg = 1;
+	r.reg = &reg;
+	r.orig_data = db;
+	snprintf(path, sizeof path, "%s/undo", tmp);
+	if (undo_write(path, "seed", &r, 1, err, sizeof err))
+		die("undo_write failed");
+	p = slurp(path, &len);
+	q = malloc(len + 1);
+	if (!p || !q)
+		die("no undo file");
+	q[0] = 0;
+	memcpy(q + 1, p, len);
+	put(out, "pageset", "undo", q, len + 1);
+	free(p);
+	free(q);
+}
+
 static const char fill[] =
 	"CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB, d REAL);"
 	"CREATE INDEX ti ON t(b);"
@@ -114,6 +167,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "page%zu", i);
 		put(out, "btree", name, p + off, 512);
 	}
+	pageset_seeds(out, tmp, p, n);
 	free(p);
 	snprintf(path, sizeof path, "%s-wal", db);
 	if ((p = slurp(path, &n))) {
