@@ -33,6 +33,9 @@ static const struct command commands[] = {
 	{ "tui",      cmd_tui,      "browse the database, WAL, pages, versions, -shm and readers in the terminal" },
 	{ "repair",   cmd_repair,   "plan a repair; apply it to a copy (-o) or in place with an undo file, verified" },
 	{ "undo",     cmd_undo,     "put back the files an in-place repair changed, from its undo file" },
+	{ "checkpoint", cmd_checkpoint, "run a checkpoint through SQLite; --save-undo saves what it overwrites" },
+	{ "rollback", cmd_rollback, "undo a checkpoint from its --save-undo page set, verified byte for byte" },
+	{ "backup",   cmd_backup,   "consistent verified copy of a live database: raw db+WAL, or the backup API" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -44,6 +44,9 @@ int cmd_scan(int argc, char **argv);
 int cmd_tui(int argc, char **argv);           /* tui/cmd_tui.c: not in libwaldo.a */
 int cmd_repair(int argc, char **argv);        /* repair/cmd_repair.c */
 int cmd_undo(int argc, char **argv);          /* repair/cmd_undo.c */
+int cmd_checkpoint(int argc, char **argv);    /* repair/cmd_checkpoint.c */
+int cmd_rollback(int argc, char **argv);      /* repair/cmd_rollback.c */
+int cmd_backup(int argc, char **argv);        /* repair/cmd_backup.c */
 
 /*
  * Print `usage` to stdout when argv holds -h/--help (returns 1: the caller
