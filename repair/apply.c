@@ -486,7 +486,8 @@ int rp_apply_in_place(struct rp_plan *p, struct lockx *lk, struct rp_outcome *o)
 		struct undo_rec r[RP_NFILES];
 		memset(r, 0, sizeof r);
 		char note[512];
-		size_t k = (size_t)snprintf(note, sizeof note, "waldo %s repair --in-place:", WALDO_VERSION);
+		size_t k = (size_t)snprintf(note, sizeof note, "waldo %s %s:", WALDO_VERSION,
+					    p->o->command ? p->o->command : "repair --in-place");
 		for (size_t i = 0; i < p->nprop; i++)
 			if (p->prop[i].status == RP_ST_APPLY && k < sizeof note)
 				k += (size_t)snprintf(note + k, sizeof note - k, " %s", p->prop[i].act->name);

@@ -302,6 +302,7 @@ static int do_synth(struct rb *r, struct lockx *lk)
 	ro.apply = true;
 	ro.replace_wal = true;     /* the set is the state to go back to (the loss check is ours) */
 	ro.locks = false;          /* our own locks would show up */
+	ro.command = "rollback";
 	char bad[64];
 	rp_parse_actions("wal-synth", &ro.only, bad, sizeof bad);
 	struct rp_plan p;

@@ -171,6 +171,7 @@ struct rp_opts {
 				      * are not in the database file (for waldo rollback, whose set is
 				      * the state to go back to); the plan lists them as given up */
 	bool locks;                  /* probe lock holders during analysis */
+	const char *command;         /* what the undo file says made it (default "repair --in-place") */
 };
 /*
  * Parse a comma-separated action list into a bit mask.  Returns 0, or -1
