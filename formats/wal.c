@@ -39,9 +39,15 @@
  * waldo classifies every whole frame (enum wal_frame_state), so frames past
  * the end — stale frames of an earlier generation, frames after a checksum
  * break — are shown for what they are.  See docs/format-wal.md.
+ *
+ * Speed: the checksum runs in eight vector lanes, and a WAL of more than
+ * 64 MiB is summed by two threads, each half of the frames on one; both
+ * rest on the chain being linear (the checksum section below).  The result
+ * is the one the serial loop gives; figures in docs/performance.md.
  */
 #include "wal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,15 +68,66 @@ enum {
 #define WAL_MAX_PAGE_SIZE 65536u      /* SQLITE_MAX_PAGE_SIZE */
 #define WAL_MAX_PGNO 0xfffffffeu      /* largest page number SQLite can address */
 
-/* ---- checksum ---------------------------------------------------------- */
+/* ---- checksum ----------------------------------------------------------
+ *
+ * The chain is linear.  With v = (x0, x0 + x1) for the word pair (x0, x1),
+ * one step is s <- M s + v (mod 2^32), M = [[1 1] [1 2]]: s0 + s1 + x0 is
+ * the new s0, and s1 + (new s0) + x1 = s0 + 2 s1 + x0 + x1 the new s1.  So
+ * after n pairs s = M^n s + sum_j M^(n-1-j) v_j, where M^k = [[F(2k-1)
+ * F(2k)] [F(2k) F(2k+1)]] (Fibonacci numbers).  Two things follow:
+ *  - the sum splits into CK_LANES independent recurrences that a vector
+ *    unit runs side by side: lane l takes pairs j = l, l+L, l+2L, ... and
+ *    steps T_l <- M^L T_l + v_j from 0; the sum is then sum_l M^(L-1-l) T_l;
+ *  - the incoming s enters only through M^n s, added at the end: summing
+ *    a page does not depend on the chain before it, which is what lets the
+ *    walk sum the second half of a large WAL on another thread (below).
+ * Same result, bit for bit, as walChecksumBytes; the unit tests compare it
+ * with the word-by-word loop.
+ */
+#define CK_LANES 8
+#define CK_GROUP (8 * CK_LANES)          /* bytes per step of all lanes */
 
-void wal_checksum(int big, const uint8_t *p, size_t n, uint32_t s[2])
+/* M^8 = (F15, F16, F17): one step of a lane */
+#define CK_ML_A 610u
+#define CK_ML_B 987u
+#define CK_ML_C 1597u
+
+/* M^(L-1-l), the weight of lane l: (F(2k-1), F(2k), F(2k+1)), k = 7 - l */
+static const uint32_t ck_weight[CK_LANES][3] = {
+	{ 233, 377, 610 }, { 89, 144, 233 }, { 34, 55, 89 }, { 13, 21, 34 },
+	{ 5, 8, 13 },      { 2, 3, 5 },      { 1, 1, 2 },    { 1, 0, 1 },
+};
+
+/* Powers of M are symmetric, [[a b] [b c]]; m <- m * x. */
+static void ck_mat_mul(uint32_t m[3], const uint32_t x[3])
+{
+	uint32_t a = m[0] * x[0] + m[1] * x[1];
+	uint32_t b = m[0] * x[1] + m[1] * x[2];
+	uint32_t c = m[1] * x[1] + m[2] * x[2];
+	m[0] = a;
+	m[1] = b;
+	m[2] = c;
+}
+
+/* (M^8)^k by squaring: for a page (k a power of two) a few squarings. */
+static void ck_pow_group(size_t k, uint32_t m[3])
+{
+	uint32_t x[3] = { CK_ML_A, CK_ML_B, CK_ML_C };
+	m[0] = 1, m[1] = 0, m[2] = 1;
+	for (; k; k >>= 1) {
+		if (k & 1)
+			ck_mat_mul(m, x);
+		if (k > 1)
+			ck_mat_mul(x, x);
+	}
+}
+
+/* The serial loop, for the tail and for short inputs; two loops so that the
+ * word order is not tested per word (rd_be32/rd_le32 compile to a load,
+ * plus a bswap). */
+static void ck_serial(int big, const uint8_t *p, const uint8_t *end, uint32_t s[2])
 {
 	uint32_t s0 = s[0], s1 = s[1];
-	const uint8_t *end = p + (n & ~(size_t)7);   /* SQLite asserts n % 8 == 0 */
-
-	/* Two loops, so that the word order is not tested per word; the byte
-	 * assembly in rd_be32/rd_le32 compiles to a load (plus bswap). */
 	if (big) {
 		for (; p < end; p += 8) {
 			s0 += rd_be32(p) + s1;
@@ -84,6 +141,62 @@ void wal_checksum(int big, const uint8_t *p, size_t n, uint32_t s[2])
 	}
 	s[0] = s0;
 	s[1] = s1;
+}
+
+/*
+ * The lanes over ngroups groups of CK_GROUP bytes.  Plain C that compilers
+ * vectorise: GCC on x86-64 also builds an AVX2 copy (eight 32-bit lanes in
+ * one register) and picks it at load time when the CPU has AVX2.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void ck_lanes(int big, const uint8_t *p, size_t ngroups, uint32_t t0[CK_LANES],
+		     uint32_t t1[CK_LANES])
+{
+	uint32_t a[CK_LANES], b[CK_LANES];
+	memcpy(a, t0, sizeof a);
+	memcpy(b, t1, sizeof b);
+	if (big) {
+		for (size_t g = 0; g < ngroups; g++, p += CK_GROUP)
+			for (int l = 0; l < CK_LANES; l++) {
+				uint32_t x0 = rd_be32(p + 8 * l), x1 = rd_be32(p + 8 * l + 4);
+				uint32_t n0 = CK_ML_A * a[l] + CK_ML_B * b[l] + x0;
+				b[l] = CK_ML_B * a[l] + CK_ML_C * b[l] + x0 + x1;
+				a[l] = n0;
+			}
+	} else {
+		for (size_t g = 0; g < ngroups; g++, p += CK_GROUP)
+			for (int l = 0; l < CK_LANES; l++) {
+				uint32_t x0 = rd_le32(p + 8 * l), x1 = rd_le32(p + 8 * l + 4);
+				uint32_t n0 = CK_ML_A * a[l] + CK_ML_B * b[l] + x0;
+				b[l] = CK_ML_B * a[l] + CK_ML_C * b[l] + x0 + x1;
+				a[l] = n0;
+			}
+	}
+	memcpy(t0, a, sizeof a);
+	memcpy(t1, b, sizeof b);
+}
+
+void wal_checksum(int big, const uint8_t *p, size_t n, uint32_t s[2])
+{
+	const uint8_t *end = p + (n & ~(size_t)7);   /* SQLite asserts n % 8 == 0 */
+	size_t ngroups = (n & ~(size_t)7) / CK_GROUP;
+	if (ngroups >= 2) {   /* below that the lanes' set-up costs more than they save */
+		uint32_t t0[CK_LANES] = { 0 }, t1[CK_LANES] = { 0 }, m[3];
+		ck_lanes(big, p, ngroups, t0, t1);
+		ck_pow_group(ngroups, m);
+		uint32_t s0 = m[0] * s[0] + m[1] * s[1], s1 = m[1] * s[0] + m[2] * s[1];
+		for (int l = 0; l < CK_LANES; l++) {
+			const uint32_t *w = ck_weight[l];
+			s0 += w[0] * t0[l] + w[1] * t1[l];
+			s1 += w[1] * t0[l] + w[2] * t1[l];
+		}
+		s[0] = s0;
+		s[1] = s1;
+		p += ngroups * CK_GROUP;
+	}
+	ck_serial(big, p, end, s);
 }
 
 void wal_frame_checksum(int big, const uint8_t *frame, uint32_t page_size, uint32_t s[2])
@@ -244,34 +357,164 @@ struct chain {
 	enum wal_end end;
 };
 
+/* Decode the 24-byte header of frame i (0-based); the caller checked that
+ * the whole frame is in the buffer. */
+static void frame_decode(const uint8_t *buf, uint32_t page_size, uint32_t i, struct wal_frame *f)
+{
+	const uint8_t *p = buf + wal_frame_offset(page_size, (uint64_t)i + 1);
+	f->pgno = rd_be32(p + FOFF_PGNO);
+	f->commit_size = rd_be32(p + FOFF_COMMIT);
+	f->salt1 = rd_be32(p + FOFF_SALT1);
+	f->salt2 = rd_be32(p + FOFF_SALT2);
+	f->cksum1 = rd_be32(p + FOFF_CKSUM1);
+	f->cksum2 = rd_be32(p + FOFF_CKSUM2);
+	f->state = 0;
+}
+
+/*
+ * The second half of a large WAL is prepared by a helper thread while the
+ * walk checks the first: it decodes those frame headers and, for each
+ * frame, the part of its checksum that does not depend on the chain,
+ * c_i = P v_i + z_i (v_i the frame header's word pair, z_i the page summed
+ * from 0, P = M^(page size / 8); see the checksum section).  When the walk
+ * reaches that half it extends the chain with s <- Q s + c_i (Q = P M): the
+ * same value walDecodeFrame computes, in four multiplications per frame.
+ * The chain still stops at the first failing frame, in order; only the
+ * reading of the bytes is shared between two cores.  Small WALs (all the
+ * ones a test makes) are walked by one thread: splitting pays only when a
+ * half takes longer than starting a thread.  Build with
+ * -DWAL_SPLIT_MIN_BYTES=0 to send every WAL through the split path.
+ */
+#ifndef WAL_SPLIT_MIN_BYTES
+#define WAL_SPLIT_MIN_BYTES (64u << 20)
+#endif
+static const uint64_t split_min_bytes = WAL_SPLIT_MIN_BYTES;
+
+struct split {
+	const uint8_t *buf;
+	uint32_t page_size;
+	int big;
+	struct wal_frame *fr;
+	uint32_t mid, n;          /* the helper prepares frames mid..n-1 (0-based) */
+	uint32_t *c;              /* 2 * (n - mid) words: c_i */
+	uint32_t q[3];            /* Q = M^(page_size / 8 + 1), symmetric [[a b] [b c]] */
+	pthread_t thread;
+	bool running;             /* thread started and not joined */
+};
+
+static void *split_main(void *arg)
+{
+	const struct split *sp = arg;
+	uint32_t p[3];
+	ck_pow_group(sp->page_size / CK_GROUP, p);
+	for (uint32_t i = sp->mid; i < sp->n; i++) {
+		const uint8_t *frame = sp->buf + wal_frame_offset(sp->page_size, (uint64_t)i + 1);
+		frame_decode(sp->buf, sp->page_size, i, &sp->fr[i]);
+		uint32_t z[2] = { 0, 0 };
+		wal_checksum(sp->big, frame + WAL_FRAME_HDR_SIZE, sp->page_size, z);
+		uint32_t x0 = rd_u32(frame, sp->big), x1 = rd_u32(frame + 4, sp->big);
+		uint32_t v0 = x0, v1 = x0 + x1;
+		uint32_t *c = &sp->c[2 * (size_t)(i - sp->mid)];
+		c[0] = p[0] * v0 + p[1] * v1 + z[0];
+		c[1] = p[1] * v0 + p[2] * v1 + z[1];
+	}
+	return NULL;
+}
+
+/* Start the helper on the second half of frames 1..n when the WAL is large
+ * enough; false (and nothing to undo) when it is not, or when memory or a
+ * thread cannot be had: the walk is then serial. */
+static bool split_start(struct split *sp, const uint8_t *buf, uint32_t page_size, int big,
+			struct wal_frame *fr, uint32_t n)
+{
+	memset(sp, 0, sizeof *sp);
+	if ((uint64_t)n * page_size < split_min_bytes || n < 2)
+		return false;
+	sp->buf = buf;
+	sp->page_size = page_size;
+	sp->big = big;
+	sp->fr = fr;
+	sp->n = n;
+	sp->mid = n / 2;
+	sp->c = malloc(2 * sizeof *sp->c * (size_t)(n - sp->mid));
+	if (!sp->c)
+		return false;
+	uint32_t m1[3] = { 1, 1, 2 };              /* M */
+	ck_pow_group(page_size / CK_GROUP, sp->q);
+	ck_mat_mul(sp->q, m1);
+	if (pthread_create(&sp->thread, NULL, split_main, sp) != 0) {
+		free(sp->c);
+		sp->c = NULL;
+		return false;
+	}
+	sp->running = true;
+	return true;
+}
+
+static void split_join(struct split *sp)
+{
+	if (sp->running) {
+		pthread_join(sp->thread, NULL);
+		sp->running = false;
+	}
+}
+
+static void split_finish(struct split *sp)
+{
+	split_join(sp);
+	free(sp->c);
+	sp->c = NULL;
+}
+
 /*
  * walIndexRecover's frame loop: frames 1..n in order from `seed`, stopping
  * at the first frame that fails walDecodeFrame.  `buf` holds every frame
  * (the caller derived n from the buffer length).  END_EOF when all pass.
+ * Decodes each frame header into fr[] just before testing it, so the walk
+ * reads the file once, front to back; returns how many it decoded (the
+ * frames it tested), and the caller decodes the rest.  With `sp`, frames
+ * sp->mid.. come decoded and pre-summed from the helper thread.
  */
-static void chain_run(const uint8_t *buf, uint32_t page_size, const struct wal_header *h,
-		      const struct wal_frame *fr, uint32_t n, const uint32_t seed[2], struct chain *c)
+static uint32_t chain_run(const uint8_t *buf, uint32_t page_size, const struct wal_header *h,
+			  struct wal_frame *fr, uint32_t n, const uint32_t seed[2], struct chain *c,
+			  struct split *sp)
 {
 	uint32_t s[2] = { seed[0], seed[1] };
 	const int big = h->big_endian_cksum;
+	const uint32_t mid = sp ? sp->mid : n;
 	memset(c, 0, sizeof *c);
 	c->end = WAL_END_EOF;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct wal_frame *f = &fr[i];
+		struct wal_frame *f = &fr[i];
+		if (i < mid)
+			frame_decode(buf, page_size, i, f);
+		else if (i == mid)
+			split_join(sp);
 		if (!wal_frame_salt_ok(h, f)) {
 			c->end = WAL_END_SALT;
-			return;
+			return i + 1;
 		}
 		if (!wal_frame_pgno_ok(f)) {
 			c->end = WAL_END_PGNO;
-			return;
+			return i + 1;
 		}
-		const uint8_t *frame = buf + wal_frame_offset(page_size, (uint64_t)i + 1);
-		if (!wal_frame_cksum_ok(big, frame, page_size, f, s)) {
+		bool ok;
+		if (i < mid) {
+			const uint8_t *frame = buf + wal_frame_offset(page_size, (uint64_t)i + 1);
+			ok = wal_frame_cksum_ok(big, frame, page_size, f, s);
+		} else {
+			const uint32_t *ci = &sp->c[2 * (size_t)(i - mid)], *q = sp->q;
+			uint32_t s0 = q[0] * s[0] + q[1] * s[1] + ci[0];
+			uint32_t s1 = q[1] * s[0] + q[2] * s[1] + ci[1];
+			s[0] = s0;
+			s[1] = s1;
+			ok = s0 == f->cksum1 && s1 == f->cksum2;
+		}
+		if (!ok) {
 			c->end = WAL_END_CKSUM;
 			c->calc[0] = s[0];
 			c->calc[1] = s[1];
-			return;
+			return i + 1;
 		}
 		c->nvalid = i + 1;
 		if (f->commit_size) {
@@ -281,6 +524,7 @@ static void chain_run(const uint8_t *buf, uint32_t page_size, const struct wal_h
 			c->cksum_mx[1] = s[1];
 		}
 	}
+	return n;
 }
 
 /* Committed-looking frames at index >= from (0-based): count and the last. */
@@ -477,33 +721,38 @@ int wal_walk(const uint8_t *buf, uint64_t len, uint32_t page_size_hint,
 			return WD_FATAL;
 		}
 	}
-	for (uint32_t i = 0; i < w->nframes; i++) {
-		const uint8_t *p = buf + wal_frame_offset(w->page_size, (uint64_t)i + 1);
-		struct wal_frame *f = &w->frames[i];
-		f->pgno = rd_be32(p + FOFF_PGNO);
-		f->commit_size = rd_be32(p + FOFF_COMMIT);
-		f->salt1 = rd_be32(p + FOFF_SALT1);
-		f->salt2 = rd_be32(p + FOFF_SALT2);
-		f->cksum1 = rd_be32(p + FOFF_CKSUM1);
-		f->cksum2 = rd_be32(p + FOFF_CKSUM2);
-	}
-
 	/* SQLite reads frames only from a header it accepts and only when the
 	 * file is longer than the header (walIndexRecover: nSize > WAL_HDRSIZE). */
 	struct chain c = { .end = WAL_END_NO_HEADER }, shadow = { 0 };
 	bool have_shadow = false;
-	if (h->valid && len > WAL_HDR_SIZE) {
+	uint32_t ndecoded = 0;
+	if ((h->valid && len > WAL_HDR_SIZE) || w->nframes) {
+		struct split sp;
+		struct split *spp = split_start(&sp, buf, w->page_size, h->big_endian_cksum, w->frames,
+						w->nframes) ? &sp : NULL;
 		const uint32_t seed[2] = { h->cksum1, h->cksum2 };
-		chain_run(buf, w->page_size, h, w->frames, w->nframes, seed, &c);
-		if (c.end == WAL_END_EOF && nwhole > w->nframes)
-			c.end = WAL_END_LIMIT;
-	} else if (w->nframes) {
-		/* Forensics only: does the chain hold from the checksum stored in
-		 * the header?  Then the header was changed after it was sealed. */
-		const uint32_t seed[2] = { h->cksum1, h->cksum2 };
-		chain_run(buf, w->page_size, h, w->frames, w->nframes, seed, &shadow);
-		have_shadow = true;
+		if (h->valid && len > WAL_HDR_SIZE) {
+			ndecoded = chain_run(buf, w->page_size, h, w->frames, w->nframes, seed, &c, spp);
+			if (c.end == WAL_END_EOF && nwhole > w->nframes)
+				c.end = WAL_END_LIMIT;
+		} else {
+			/* Forensics only: does the chain hold from the checksum stored
+			 * in the header?  Then the header was changed after it was
+			 * sealed. */
+			ndecoded = chain_run(buf, w->page_size, h, w->frames, w->nframes, seed, &shadow, spp);
+			have_shadow = true;
+		}
+		if (spp) {
+			split_finish(spp);
+			if (ndecoded < spp->mid)   /* the helper decoded the rest */
+				for (uint32_t i = ndecoded; i < spp->mid; i++)
+					frame_decode(buf, w->page_size, i, &w->frames[i]);
+			ndecoded = w->nframes;
+		}
 	}
+	/* Frames past the end of the chain: headers only, no checksum. */
+	for (uint32_t i = ndecoded; i < w->nframes; i++)
+		frame_decode(buf, w->page_size, i, &w->frames[i]);
 	w->nvalid = c.nvalid;
 	w->mx_frame = c.mx;
 	w->npage = c.npage;
