@@ -433,15 +433,17 @@ int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint
 		free_ok = false;
 		fb = 0;
 	}
-	/* Each freeblock takes >= 4 bytes and they ascend, so usable/4 bounds the walk. */
+	/* Each freeblock takes >= 4 bytes and they ascend, so usable/4 bounds the walk.
+	 * `from` is where the pointer to fb is stored: fb itself may lie past the page. */
+	uint32_t from = pg->hdr_off + OFF_FIRST_FREEBLOCK;
 	for (uint32_t k = 0; fb; k++) {
 		if (k > usable / FREEBLOCK_HDR) {
-			PAGE_ERR(d, pg, fb, "freeblock chain does not end (loop)");
+			PAGE_ERR(d, pg, from, "freeblock chain does not end (loop)");
 			free_ok = false;
 			break;
 		}
 		if (fb > usable - FREEBLOCK_HDR) {
-			PAGE_ERR(d, pg, fb, "freeblock at %u runs past the usable size %u", fb, usable);
+			PAGE_ERR(d, pg, from, "freeblock at %u runs past the usable size %u", fb, usable);
 			free_ok = false;
 			break;
 		}
@@ -476,6 +478,7 @@ int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint
 			free_ok = false;
 			break;
 		}
+		from = fb;
 		fb = next;
 	}
 
@@ -806,8 +809,15 @@ static void walk_page(struct walk *w, const struct pending *p)
 	const struct bt_walk_ops *o = w->ops;
 	const uint8_t *buf = o->get_page(o->ctx, p->pgno);
 	if (!buf) {
-		page_diag(w->d, WD_BTREE_PAGE_INVALID, WD_ERROR, o->page_size, p->parent ? p->parent : p->pgno,
-			  p->ref_off, "b-tree page %u cannot be read", p->pgno);
+		/* A child is reported where its parent points to it; a root has no
+		 * such byte here (sqlite_schema names it), and its own offset would
+		 * lie past the end of the file that lacks it. */
+		if (p->parent)
+			page_diag(w->d, WD_BTREE_PAGE_INVALID, WD_ERROR, o->page_size, p->parent, p->ref_off,
+				  "b-tree page %u cannot be read", p->pgno);
+		else if (w->d)
+			wd_add(w->d, WD_BTREE_PAGE_INVALID, WD_F_DB, WD_NONE, WD_NONE, p->pgno,
+			       "b-tree root page %u cannot be read: no file holds it", p->pgno);
 		return;
 	}
 	struct bt_page pg;

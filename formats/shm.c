@@ -498,19 +498,22 @@ int shm_check_wal(const uint8_t *buf, uint64_t len, const struct shm_info *s,
 			found = r;
 		}
 	}
-	if (bad_pgno)
-		wd_add(d, WD_SHM_INDEX_MISMATCH, WD_F_SHM,
-		       (int64_t)pgno_offset(frame_block(first_pgno), (uint32_t)(first_pgno - block_zero(frame_block(first_pgno)) - 1)),
-		       first_pgno, pg_wal,
-		       "page-number array disagrees with the WAL for %u of %u frames (first: frame %u, index page %u, WAL page %u)",
-		       bad_pgno, n, first_pgno, pg_idx, pg_wal);
-	if (bad_find)
-		wd_add(d, WD_SHM_INDEX_MISMATCH, WD_F_SHM,
-		       (int64_t)(frame_block(first_find) * SHM_BLOCK_SIZE + HASH_OFF_IN_BLOCK
-				 + 2ull * hash_key(w->frames[first_find - 1].pgno)),
+	/* An entry past the end of a cut -shm is reported at the end of the file. */
+	if (bad_pgno) {
+		uint64_t off = pgno_offset(frame_block(first_pgno), (uint32_t)(first_pgno - block_zero(frame_block(first_pgno)) - 1));
+		wd_add(d, WD_SHM_INDEX_MISMATCH, WD_F_SHM, (int64_t)(off < len ? off : len), first_pgno, pg_wal,
+		       "page-number array disagrees with the WAL for %u of %u frames (first: frame %u, index page %u, WAL page %u)%s",
+		       bad_pgno, n, first_pgno, pg_idx, pg_wal, off < len ? "" : "; the -shm ends before that entry");
+	}
+	if (bad_find) {
+		uint64_t off = frame_block(first_find) * SHM_BLOCK_SIZE + HASH_OFF_IN_BLOCK
+			       + 2ull * hash_key(w->frames[first_find - 1].pgno);
+		wd_add(d, WD_SHM_INDEX_MISMATCH, WD_F_SHM, (int64_t)(off < len ? off : len),
 		       first_find, w->frames[first_find - 1].pgno,
-		       "hash lookup misses %u of %u frames (first: frame %u page %u, lookup gives %u)",
-		       bad_find, n, first_find, w->frames[first_find - 1].pgno, found);
+		       "hash lookup misses %u of %u frames (first: frame %u page %u, lookup gives %u)%s",
+		       bad_find, n, first_find, w->frames[first_find - 1].pgno, found,
+		       off < len ? "" : "; the -shm ends before its hash table");
+	}
 	uint32_t bad_slots = 0;
 	uint64_t first_block = 0;
 	for (uint64_t k = 0; k <= frame_block(n) && k * SHM_BLOCK_SIZE < len; k++) {

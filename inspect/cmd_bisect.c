@@ -171,14 +171,14 @@ static void print_text(const char *path, const struct bisect *b, uint32_t n, int
 		       const struct changed *c, uint32_t nc, const struct wd_diags *d)
 {
 	const struct model *m = b->m;
-	printf("waldo bisect %s\n", path);
+	printf("waldo bisect %s\n", report_esc(path));
 	printf("states 0..%u (0 = the database file alone, %u = the last commit SQLite sees)\n", n, n);
 	for (unsigned i = 0; i < b->nlog; i++) {
 		const struct check *x = &b->log[i];
 		if (x->result == 1)
 			printf("  commit %-6u ok\n", x->k);
 		else
-			printf("  commit %-6u %-10s %s\n", x->k, result_name(x->result), x->msg);
+			printf("  commit %-6u %-10s %s\n", x->k, result_name(x->result), report_esc(x->msg));
 	}
 	if (b->nchecks > b->nlog)
 		printf("  (%llu more checks not listed)\n", (unsigned long long)(b->nchecks - b->nlog));
@@ -210,7 +210,7 @@ static void print_text(const char *path, const struct bisect *b, uint32_t n, int
 			       c[i].type >= 0 && c[i].before >= 0 && c[i].type != c[i].before ? "  TYPE CHANGED" : "");
 		}
 		printf("\n`waldo page %s N --frame F` decodes a page as this commit wrote it;\n"
-		       "`waldo extract %s -o OUT --commit %d` writes the last good state.\n", path, path,
+		       "`waldo extract %s -o OUT --commit %d` writes the last good state.\n", report_esc(path), report_esc(path),
 		       first_bad - 1);
 	}
 	if (d->n) {

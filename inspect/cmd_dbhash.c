@@ -11,6 +11,7 @@
 #include "json.h"
 #include "model.h"
 #include "pagehash.h"
+#include "report.h"
 
 static const char usage[] =
 	"usage: waldo dbhash [--json] [--schema-only | --without-schema] [--like PATTERN]\n"
@@ -80,7 +81,7 @@ static int one(const char *path, const struct ph_state *st, const struct dbhash_
 		jw_finish(&j);
 	} else {
 		if (have)
-			printf("%s %s\n", hex, path);
+			printf("%s %s\n", hex, report_esc(path));
 		if (rc != DBHASH_OK)
 			cmd_error("'%s': %s", path, err);
 	}

@@ -524,7 +524,7 @@ static void print_keys(const struct side *s, const struct rows *r, unsigned max)
 			return;
 		}
 		render_key(s, &r->v[i], key, sizeof key);
-		printf(" %s", key);
+		printf(" %s", report_esc(key));
 	}
 }
 
@@ -698,7 +698,7 @@ static void print_text(struct diff *d, bool same, bool ps_differs)
 	for (int i = 0; i < 2; i++) {
 		const struct side *s = sides[i];
 		printf("%c: %s, state %s (commit %u): %u pages of %u bytes\n", s->label,
-		       s->m->files.db.path ? s->m->files.db.path : s->path, s->state_name, s->h.commit, s->h.npages,
+		       report_esc(s->m->files.db.path ? s->m->files.db.path : s->path), s->state_name, s->h.commit, s->h.npages,
 		       s->h.page_size);
 	}
 	if (ps_differs) {
@@ -712,9 +712,9 @@ static void print_text(struct diff *d, bool same, bool ps_differs)
 		const struct page_diff *pd = &d->pages[i];
 		printf("page %u %s\n", pd->pgno, kind_text(pd->kind));
 		if (pd->kind != PD_ONLY_B)
-			printf("    A: %s\n", describe(&d->a, pd->pgno, buf, sizeof buf));
+			printf("    A: %s\n", report_esc(describe(&d->a, pd->pgno, buf, sizeof buf)));
 		if (pd->kind != PD_ONLY_A)
-			printf("    B: %s\n", describe(&d->b, pd->pgno, buf, sizeof buf));
+			printf("    B: %s\n", report_esc(describe(&d->b, pd->pgno, buf, sizeof buf)));
 		struct cmp c;
 		if (page_cmp(d, pd, &c)) {
 			print_cmp_text(d, &c, d->trees[pd->tree_a].intkey, "    ");
@@ -729,7 +729,7 @@ static void print_text(struct diff *d, bool same, bool ps_differs)
 			cmp_free(&c);
 			continue;
 		}
-		printf("%s '%s': %zu added, %zu removed", t->type, t->name, c.added.n, c.removed.n);
+		printf("%s '%s': %zu added, %zu removed", report_esc(t->type), report_esc(t->name), c.added.n, c.removed.n);
 		if (t->intkey)
 			printf(", %zu changed", c.changed.n);
 		printf(" (rows on the differing leaves)\n");

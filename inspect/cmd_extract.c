@@ -133,11 +133,12 @@ static void note_salvage(const struct salvage *s, uint32_t k, struct wd_diags *d
 static void print_text(const char *path, const char *out, const struct model *m, const struct salvage *s,
 		       const struct result *r, const struct wd_diags *d)
 {
-	printf("waldo extract %s -> %s\n", path, out);
+	printf("waldo extract %s -> ", report_esc(path));
+	printf("%s\n", report_esc(out));
 	if (!r->salvage) {
 		printf("  state      commit %u of the %u SQLite sees", r->k, r->visible);
 		if (r->k)
-			printf(" (frames 1-%u of %s)", r->last_frame, m->files.wal.path);
+			printf(" (frames 1-%u of %s)", r->last_frame, report_esc(m->files.wal.path));
 		else
 			printf(" (the database file alone)");
 	} else {

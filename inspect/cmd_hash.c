@@ -194,7 +194,7 @@ int cmd_hash(int argc, char **argv)
 	} else if (out) {
 		char hex[2 * PH_DIGEST + 1];
 		ph_hex(h.state_hash, hex);
-		printf("%s: %u pages of %u bytes (%u missing), state %s (commit %u), state_hash %s\n", out,
+		printf("%s: %u pages of %u bytes (%u missing), state %s (commit %u), state_hash %s\n", report_esc(out),
 		       h.npages, h.page_size, h.nmissing, buf, h.commit, hex);
 	} else {
 		ph_manifest_write(stdout, &h, source, buf, hdr_ok ? &hdr : NULL);

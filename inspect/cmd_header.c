@@ -46,7 +46,7 @@ static void line_u(const uint8_t *p, unsigned off, unsigned size, uint32_t v, co
 static void print_text(const char *path, uint64_t fsize, const uint8_t *p, const struct db_header *h)
 {
 	char v[64];
-	printf("database header of %s (%llu bytes)\n", path, (unsigned long long)fsize);
+	printf("database header of %s (%llu bytes)\n", report_esc(path), (unsigned long long)fsize);
 	printf("  off size raw bytes                  value                  field\n");
 	line(p, 0, 16, h->magic_ok ? "\"SQLite format 3\"" : "(bad magic)", "magic");
 	snprintf(v, sizeof v, "%u%s", h->page_size, h->page_size_ok ? "" : " (invalid)");
@@ -136,7 +136,7 @@ int cmd_header(int argc, char **argv)
 		if (rc != WD_FATAL || h.magic_ok)
 			print_text(s.db.path, s.db.size, s.db.data, &h);
 		else
-			printf("database header of %s (%llu bytes): not an SQLite header\n", s.db.path,
+			printf("database header of %s (%llu bytes): not an SQLite header\n", report_esc(s.db.path),
 			       (unsigned long long)s.db.size);
 		if (d.n) {
 			printf("\nfindings:\n");

@@ -171,7 +171,7 @@ static void print_text(const char *path, const struct walker *w)
 {
 	const struct model *m = w->m;
 	const uint32_t pgno = w->pgno, n = walker_count(w);
-	printf("waldo history %s %u\n", path, pgno);
+	printf("waldo history %s %u\n", report_esc(path), pgno);
 	printf("page %u (%u-byte pages): %u version%s\n", pgno, m->page_size, n, n == 1 ? "" : "s");
 	if (m->has_wal && m->wal.page_size != m->page_size && w->nf)
 		printf("note: the WAL's pages are %u bytes, the database's %u: the files are mispaired\n",
@@ -207,9 +207,9 @@ static void print_text(const char *path, const struct walker *w)
 		       pgno, k);
 	else if (r.frame)
 		printf("SQLite reads frame %u (commit %u); `waldo page %s %u --frame %u` decodes it\n", r.frame,
-		       r.commit, path, pgno, r.frame);
+		       r.commit, report_esc(path), pgno, r.frame);
 	else
-		printf("SQLite reads the database file's copy; `waldo page %s %u` decodes it\n", path, pgno);
+		printf("SQLite reads the database file's copy; `waldo page %s %u` decodes it\n", report_esc(path), pgno);
 	printf("status: %s (%zu finding%s; `waldo inspect` explains them)\n", report_status_name(&m->diags),
 	       m->diags.n, m->diags.n == 1 ? "" : "s");
 }

@@ -46,15 +46,15 @@ static void print_json(const char *path, const struct model *m, const struct che
 
 static void print_text(const char *path, const struct model *m, const struct check_result *r)
 {
-	printf("waldo inspect %s\n", path);
+	printf("waldo inspect %s\n", report_esc(path));
 	if (m->files.db.present) {
 		if (m->db_ok)
 			printf("  database  %s: %llu bytes, %u-byte pages, %llu pages in the file, header size %u (%s), %s mode\n",
-			       m->files.db.path, (unsigned long long)m->files.db.size, m->dbh.page_size,
+			       report_esc(m->files.db.path), (unsigned long long)m->files.db.size, m->dbh.page_size,
 			       (unsigned long long)m->db_pages, m->dbh.db_size,
 			       m->dbh.size_valid ? "trusted" : "not trusted", m->dbh.wal_mode ? "WAL" : "rollback");
 		else
-			printf("  database  %s: %llu bytes, no valid SQLite header\n", m->files.db.path,
+			printf("  database  %s: %llu bytes, no valid SQLite header\n", report_esc(m->files.db.path),
 			       (unsigned long long)m->files.db.size);
 	} else {
 		printf("  database  (none)\n");
@@ -62,7 +62,7 @@ static void print_text(const char *path, const struct model *m, const struct che
 	if (m->has_wal) {
 		const struct wal_walk *w = &m->wal;
 		printf("  wal       %s: %llu bytes, %u frames (%u valid), %u commits, last commit frame %u",
-		       m->files.wal.path, (unsigned long long)m->files.wal.size, w->nframes, w->nvalid,
+		       report_esc(m->files.wal.path), (unsigned long long)m->files.wal.size, w->nframes, w->nvalid,
 		       w->ntxn, w->mx_frame);
 		if (w->nvalid > w->mx_frame)
 			printf(", %u uncommitted", w->nvalid - w->mx_frame);
@@ -78,7 +78,7 @@ static void print_text(const char *path, const struct model *m, const struct che
 		if (s->has_header && s->order_known) {
 			uint32_t mx = s->hdr[0].mx_frame;
 			printf("  shm       %s: mxFrame %u, nBackfill %u (%u%% checkpointed), read marks",
-			       m->files.shm.path, mx, s->n_backfill,
+			       report_esc(m->files.shm.path), mx, s->n_backfill,
 			       mx ? (unsigned)((uint64_t)s->n_backfill * 100 / mx) : 100);
 			for (int i = 0; i < SHM_NREADER; i++) {
 				if (s->read_mark[i] == SHM_READMARK_NOT_USED)
@@ -88,12 +88,12 @@ static void print_text(const char *path, const struct model *m, const struct che
 			}
 			printf("\n");
 		} else {
-			printf("  shm       %s: %llu bytes, no usable header\n", m->files.shm.path,
+			printf("  shm       %s: %llu bytes, no usable header\n", report_esc(m->files.shm.path),
 			       (unsigned long long)m->files.shm.size);
 		}
 	}
 	if (m->has_journal)
-		printf("  journal   %s: %llu bytes\n", m->files.journal.path, (unsigned long long)m->files.journal.size);
+		printf("  journal   %s: %llu bytes\n", report_esc(m->files.journal.path), (unsigned long long)m->files.journal.size);
 	uint32_t k = model_commit(m, MODEL_LAST);
 	if (m->has_wal && !m->wal_usable && m->wal.ntxn)
 		printf("  state     the WAL cannot be combined with this database; shown: the database file alone, %u pages",

@@ -75,11 +75,11 @@ static const char *stop_reason(const struct model *m)
 static void print_text(const char *path, const struct model *m, const struct salvage *s)
 {
 	const struct wal_walk *w = &m->wal;
-	printf("waldo log %s\n", path);
+	printf("waldo log %s\n", report_esc(path));
 	if (!m->has_wal) {
 		printf("no WAL: SQLite sees the database file alone (commit 0, %u pages)\n", model_npages(m, 0));
 	} else {
-		printf("wal %s: %u-byte pages, %u frames (%u valid), salts %08x %08x\n", m->files.wal.path,
+		printf("wal %s: %u-byte pages, %u frames (%u valid), salts %08x %08x\n", report_esc(m->files.wal.path),
 		       w->page_size, w->nframes, w->nvalid, w->hdr.salt1, w->hdr.salt2);
 		if (m->has_db && !m->db_ok)
 			printf("note: the database file has no valid header, so SQLite opens nothing; the WAL's "

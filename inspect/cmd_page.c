@@ -359,22 +359,22 @@ static const char *role_text(const struct view *v, char *buf, size_t n)
 static void print_source(const struct view *v)
 {
 	char rb[300];
-	printf("page %u of %s\n", v->pgno, v->path);
+	printf("page %u of %s\n", v->pgno, report_esc(v->path));
 	if (v->from_wal) {
 		printf("  version    WAL frame %u (%s%s)\n", v->frame, v->frame_state,
 		       v->newest == v->frame ? "; the version SQLite reads"
 		       : v->newest ? "; SQLite reads a newer frame" : "");
-		printf("  source     %s offset %llu (frame header at %llu)\n", v->src_path,
+		printf("  source     %s offset %llu (frame header at %llu)\n", report_esc(v->src_path),
 		       (unsigned long long)v->src_off, (unsigned long long)(v->src_off - WAL_FRAME_HDR_SIZE));
 	} else {
 		printf("  version    database file%s\n",
 		       v->newest ? " (the WAL holds a newer committed version: see --frame)" : "");
-		printf("  source     %s offset %llu\n", v->src_path, (unsigned long long)v->src_off);
+		printf("  source     %s offset %llu\n", report_esc(v->src_path), (unsigned long long)v->src_off);
 	}
 	if (v->note[0])
 		printf("  note       %s\n", v->note);
 	printf("  page size  %u (usable %u)\n", v->page_size, v->usable);
-	printf("  role       %s\n", role_text(v, rb, sizeof rb));
+	printf("  role       %s\n", report_esc(role_text(v, rb, sizeof rb)));
 }
 
 static void print_dbheader(const struct view *v)
@@ -858,7 +858,7 @@ int cmd_page(int argc, char **argv)
 			jw_obj_end(&j);
 			jw_finish(&j);
 		} else {
-			printf("page %u of %s: not present in any file\n\nfindings:\n", pgno, v.path);
+			printf("page %u of %s: not present in any file\n\nfindings:\n", pgno, report_esc(v.path));
 			report_text(stdout, &v.d, &m.files);
 		}
 		status = report_exit_status(&v.d, 0);

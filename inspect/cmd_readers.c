@@ -145,12 +145,12 @@ static void print_text(const char *path, const struct wf_set *s, const struct lo
 		       const struct view *v, const struct wd_diags *d)
 {
 	char buf[1024];
-	printf("waldo readers %s\n", path);
+	printf("waldo readers %s\n", report_esc(path));
 	if (v->shm_ok)
-		printf("shm %s: mxFrame %u, nBackfill %u, nBackfillAttempted %u\n", s->shm.path, v->mx,
+		printf("shm %s: mxFrame %u, nBackfill %u, nBackfillAttempted %u\n", report_esc(s->shm.path), v->mx,
 		       v->nbackfill, v->attempted);
 	else if (s->shm.present)
-		printf("shm %s: no usable header (%llu bytes): read marks unknown\n", s->shm.path,
+		printf("shm %s: no usable header (%llu bytes): read marks unknown\n", report_esc(s->shm.path),
 		       (unsigned long long)s->shm.size);
 	else
 		printf("shm: none (no connection has the database open in WAL mode)\n");
@@ -161,15 +161,15 @@ static void print_text(const char *path, const struct wf_set *s, const struct lo
 			snprintf(mark, sizeof mark, "%u", v->mark[i - 3]);
 		holders(r, 's', SHM_LOCK_OFFSET + i, buf, sizeof buf);
 		if (i >= 3 && v->pins[i - 3])
-			printf("  %-8s %8s  %-40s  %u frame%s\n", shm_lock_name(i), mark, buf, v->pins[i - 3],
+			printf("  %-8s %8s  %-40s  %u frame%s\n", shm_lock_name(i), mark, report_esc(buf), v->pins[i - 3],
 			       v->pins[i - 3] == 1 ? "" : "s");
 		else
-			printf("  %-8s %8s  %s\n", shm_lock_name(i), mark, buf);
+			printf("  %-8s %8s  %s\n", shm_lock_name(i), mark, report_esc(buf));
 	}
 	holders(r, 's', SHM_DMS_OFFSET, buf, sizeof buf);
-	printf("  %-8s %8s  %s\n", "DMS", "-", buf);
+	printf("  %-8s %8s  %s\n", "DMS", "-", report_esc(buf));
 	holders(r, 'd', 0, buf, sizeof buf);
-	printf("  database        -  %s\n", buf);
+	printf("  database        -  %s\n", report_esc(buf));
 	if (v->shm_ok) {
 		printf("\ncheckpoint: mxSafeFrame %u", v->mx_safe);
 		if (v->read0_blocks)
@@ -180,7 +180,7 @@ static void print_text(const char *path, const struct wf_set *s, const struct lo
 		printf("; readers hold back %u frame%s\n", v->pinned, v->pinned == 1 ? "" : "s");
 	}
 	locks_pid_list(r, buf, sizeof buf);
-	printf("processes: %s%s\n", r->n ? buf : "none", r->truncated ? " (more locks than listed)" : "");
+	printf("processes: %s%s\n", r->n ? report_esc(buf) : "none", r->truncated ? " (more locks than listed)" : "");
 	if (d->n) {
 		printf("\nfindings:\n");
 		report_text(stdout, d, s);

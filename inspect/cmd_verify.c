@@ -88,10 +88,11 @@ static void print_text(const struct model *m, const struct ph_hashes *h, const c
 		       const char *mpath, const struct ph_manifest *mf, struct vlist l[V_NKINDS], bool same)
 {
 	char hex[2 * PH_DIGEST + 1], mhex[2 * PH_DIGEST + 1];
-	printf("database %s: state %s (commit %u), %u pages of %u bytes\n", m->files.db.path, state, h->commit,
+	printf("database %s: state %s (commit %u), %u pages of %u bytes\n", report_esc(m->files.db.path), state, h->commit,
 	       h->npages, h->page_size);
-	printf("manifest %s: state %s, %u pages of %u bytes, source %s\n", mpath,
-	       mf->state_name ? mf->state_name : "?", mf->npages, mf->page_size, mf->source ? mf->source : "?");
+	printf("manifest %s: state %s, %u pages of %u bytes, source %s\n", report_esc(mpath),
+	       report_esc(mf->state_name ? mf->state_name : "?"), mf->npages, mf->page_size,
+	       report_esc(mf->source ? mf->source : "?"));
 	if (h->page_size != mf->page_size)
 		printf("page size differs: database %u, manifest %u\n", h->page_size, mf->page_size);
 	if (h->npages != mf->npages)

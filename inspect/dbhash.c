@@ -240,26 +240,69 @@ int dbhash_file(const char *path, const struct dbhash_opts *o, uint8_t out[DBHAS
 	return h.partial ? DBHASH_PARTIAL : DBHASH_OK;
 }
 
-/* Write n bytes of p to a new file `path`; 0 or -1 with err set. */
-static int write_copy(const char *path, const uint8_t *p, uint64_t n, char *err, size_t errlen)
+/* pwrite all of p[0..n) at offset off; 0 or -1 with errno set. */
+static int pwrite_all(int fd, const uint8_t *p, uint64_t n, uint64_t off)
+{
+	while (n) {
+		size_t chunk = n > (1u << 30) ? (1u << 30) : (size_t)n;
+		ssize_t k = pwrite(fd, p, chunk, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		n -= (uint64_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Write the first n bytes of p, the mapping of the file open on src_fd (-1
+ * when p is not a file), to a new file `path`.  The holes of a sparse
+ * source stay holes (SEEK_DATA/SEEK_HOLE): a WAL extended to a terabyte by
+ * a hole costs what its data costs, not a terabyte of zeros on the
+ * temporary disk.  The copy reads the same bytes either way.  0, or -1
+ * with err set.
+ */
+static int write_copy(const char *path, const uint8_t *p, uint64_t n, int src_fd, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	while (n) {
-		size_t chunk = n > (1u << 30) ? (1u << 30) : (size_t)n;
-		ssize_t k = write(fd, p, chunk);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			snprintf(err, errlen, "cannot write '%s': %s", path, k < 0 ? strerror(errno) : "short write");
-			close(fd);
-			return -1;
+	uint64_t off = 0;
+	int rc = 0;
+	while (off < n && !rc) {
+		uint64_t start = off, end = n;
+		if (src_fd >= 0) {
+			off_t d = lseek(src_fd, (off_t)off, SEEK_DATA);
+			if (d < 0 && errno == ENXIO)
+				break;                  /* nothing but a hole up to the end */
+			if (d >= 0) {
+				start = (uint64_t)d;
+				off_t h = lseek(src_fd, d, SEEK_HOLE);
+				if (h >= 0 && (uint64_t)h < n)
+					end = (uint64_t)h;
+			}                               /* else: no SEEK_DATA here, copy it all */
 		}
-		p += k;
-		n -= (uint64_t)k;
+		if (start >= n)
+			break;
+		if (end <= start)
+			end = n;
+		rc = pwrite_all(fd, p + start, end - start, start);
+		off = end;
+	}
+	if (!rc && ftruncate(fd, (off_t)n))
+		rc = -1;
+	if (rc) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (close(fd)) {
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
@@ -276,7 +319,8 @@ int dbhash_state(const struct model *m, uint32_t k, const struct dbhash_opts *o,
 		return DBHASH_FAILED;
 	snprintf(path, sizeof path, "%s/db", dir);
 	const struct wf_file *db = &m->files.db, *wal = &m->files.wal, *jr = &m->files.journal;
-	int rc = write_copy(path, db->present ? db->data : NULL, db->present ? db->size : 0, err, errlen);
+	int rc = write_copy(path, db->present ? db->data : NULL, db->present ? db->size : 0,
+			    db->present ? db->fd : -1, err, errlen);
 	/*
 	 * The WAL as SQLite would find it: all of it for the effective state
 	 * (SQLite's own recovery picks the valid prefix), the frames up to the
@@ -292,12 +336,12 @@ int dbhash_state(const struct model *m, uint32_t k, const struct dbhash_opts *o,
 		if (wal_bytes > wal->size)
 			wal_bytes = wal->size;
 		snprintf(side, sizeof side, "%s-wal", path);
-		rc = write_copy(side, wal->data, wal_bytes, err, errlen);
+		rc = write_copy(side, wal->data, wal_bytes, wal->fd, err, errlen);
 	}
 	/* dbhash rolls a hot journal back before reading; so does the copy. */
 	if (!rc && k == MODEL_LAST && jr->present) {
 		snprintf(side, sizeof side, "%s-journal", path);
-		rc = write_copy(side, jr->data, jr->size, err, errlen);
+		rc = write_copy(side, jr->data, jr->size, jr->fd, err, errlen);
 	}
 	rc = rc ? DBHASH_FAILED : dbhash_file(path, o, out, err, errlen);
 	tmpdir_remove(dir);

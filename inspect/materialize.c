@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,20 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 				continue;
 			return -1;
 		}
+		if (k == 0) {
+			errno = EIO;
+			return -1;
+		}
 		p += k;
 		n -= (size_t)k;
 		off += (uint64_t)k;
 	}
 	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p, uint32_t n)
+{
+	return p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
 int materialize_pages(const struct model *m, uint32_t npages, materialize_get_fn get, void *ctx,
@@ -56,31 +66,47 @@ int materialize_pages(const struct model *m, uint32_t npages, materialize_get_fn
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/*
+	 * Pages no file holds, and pages of zeros (the hole of a sparse file,
+	 * the lock-byte page), are left as holes of the output: the file
+	 * reads the same, and a state whose size field claims a gigabyte of
+	 * missing pages (model_size_plausible allows 1 GiB of them) costs no
+	 * gigabyte of disk.  The final ftruncate gives the file its length.
+	 */
 	int rc = 0;
 	for (uint64_t first = 1; first <= npages && !rc; first += BATCH_PAGES) {
 		uint32_t n = npages - first + 1 < BATCH_PAGES ? (uint32_t)(npages - first + 1) : BATCH_PAGES;
-		for (uint32_t i = 0; i < n; i++) {
+		uint64_t run_first = first;   /* page number of buf's first page */
+		uint32_t run = 0;             /* pages gathered in buf */
+		for (uint32_t i = 0; i < n && !rc; i++) {
 			uint32_t pgno = (uint32_t)first + i;
 			const uint8_t *src = get(ctx, pgno);
-			uint8_t *dst = buf + (size_t)i * ps;
-			if (src) {
-				memcpy(dst, src, ps);
-			} else {
-				memset(dst, 0, ps);
-				if (pgno != dbh_lock_byte_page(ps))
-					(*missing)++;
+			if (!src && pgno != dbh_lock_byte_page(ps))
+				(*missing)++;
+			if (pgno != 1 && (!src || page_is_zero(src, ps))) {
+				if (run && write_all(fd, buf, (size_t)run * ps, (run_first - 1) * ps))
+					rc = -1;
+				run = 0;
+				run_first = (uint64_t)pgno + 1;
+				continue;
 			}
+			uint8_t *dst = buf + (size_t)run * ps;
+			if (src)
+				memcpy(dst, src, ps);
+			else
+				memset(dst, 0, ps);
 			if (pgno == 1 && src && ps >= DBH_SIZE) {
 				dst[18] = dst[19] = 1;                 /* rollback mode: no -wal */
 				wr_be32(dst + 28, npages);
 				memcpy(dst + 92, dst + 24, 4);         /* size field trusted */
 			}
+			run++;
 		}
-		if (write_all(fd, buf, (size_t)n * ps, (first - 1) * ps))
+		if (!rc && run && write_all(fd, buf, (size_t)run * ps, (run_first - 1) * ps))
 			rc = -1;
 	}
 	free(buf);
-	if (rc || fsync(fd)) {
+	if (rc || ftruncate(fd, (off_t)((uint64_t)npages * ps)) || fsync(fd)) {
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 		close(fd);
 		unlink(path);

@@ -1,6 +1,9 @@
 /* report.c — text and JSON rendering of diagnostics; see report.h. */
 #include "report.h"
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "cmd.h"
 
 const char *report_path(const struct wf_set *s, enum wd_file f)
@@ -17,6 +20,91 @@ const char *report_path(const struct wf_set *s, enum wd_file f)
 	return NULL;
 }
 
+/* Length of the UTF-8 sequence at p (n bytes left) and its code point; 0 if not UTF-8. */
+static size_t utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	unsigned char c = p[0];
+	size_t len;
+	uint32_t v, min;
+	if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1f; min = 0x80; }
+	else if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0f; min = 0x800; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07; min = 0x10000; }
+	else return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Code points a terminal acts on (C1 controls) or that reorder the line (bidi controls). */
+static bool cp_unsafe(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+const char *report_esc(const char *s)
+{
+	static char slot[REPORT_ESC_SLOTS][REPORT_ESC_MAX + 4];
+	static unsigned next;
+	static const char hex[] = "0123456789abcdef";
+	if (!s)
+		return "(null)";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i;
+	uint32_t cp;
+	for (i = 0; i < n; i++) {
+		size_t k = p[i] >= 0x80 ? utf8_len(p + i, n - i, &cp) : 0;
+		if (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' || (p[i] >= 0x80 && (!k || cp_unsafe(cp))))
+			break;
+		if (k)
+			i += k - 1;
+	}
+	if (i == n)
+		return s;   /* the common case: nothing to escape, no copy */
+	char *out = slot[next++ % REPORT_ESC_SLOTS];
+	size_t o = 0;
+	for (i = 0; i < n;) {
+		char tmp[16];
+		size_t tn = 0, adv = 1;
+		size_t k = p[i] >= 0x80 ? utf8_len(p + i, n - i, &cp) : 0;
+		if (k && !cp_unsafe(cp)) {
+			memcpy(tmp, p + i, k);
+			tn = adv = k;
+		} else if (p[i] == '\\') {
+			tmp[tn++] = '\\';
+			tmp[tn++] = '\\';
+		} else if (p[i] < 0x20 || p[i] >= 0x7f) {
+			adv = k ? k : 1;   /* an unsafe code point: each of its bytes */
+			for (size_t b = 0; b < adv; b++) {
+				tmp[tn++] = '\\';
+				tmp[tn++] = 'x';
+				tmp[tn++] = hex[p[i + b] >> 4];
+				tmp[tn++] = hex[p[i + b] & 15];
+			}
+		} else {
+			tmp[tn++] = (char)p[i];
+		}
+		if (o + tn > REPORT_ESC_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(out + o, tmp, tn);
+		o += tn;
+		i += adv;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void report_text(FILE *out, const struct wd_diags *d, const struct wf_set *s)
 {
 	for (size_t i = 0; i < d->n; i++) {
@@ -24,7 +112,7 @@ void report_text(FILE *out, const struct wd_diags *d, const struct wf_set *s)
 		const char *path = report_path(s, g->file);
 		fprintf(out, "%-7s %s", wd_severity_name(g->sev), wd_code_name(g->code));
 		if (path)
-			fprintf(out, "  %s", path);
+			fprintf(out, "  %s", report_esc(path));
 		else if (g->file != WD_F_NONE)
 			fprintf(out, "  (%s)", wd_file_name(g->file));
 		if (g->offset != WD_NONE)
@@ -33,7 +121,7 @@ void report_text(FILE *out, const struct wd_diags *d, const struct wf_set *s)
 			fprintf(out, " frame %lld", (long long)g->frame);
 		if (g->page != WD_NONE)
 			fprintf(out, " page %lld", (long long)g->page);
-		fprintf(out, "\n        %s\n        action: %s\n", g->msg, wd_code_action(g->code));
+		fprintf(out, "\n        %s\n        action: %s\n", report_esc(g->msg), wd_code_action(g->code));
 	}
 	if (d->dropped)
 		fprintf(out, "(%zu more findings not shown)\n", d->dropped);

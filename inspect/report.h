@@ -17,6 +17,21 @@
 const char *report_path(const struct wf_set *s, enum wd_file f);
 
 /*
+ * s made safe for a terminal or a log, for text output (JSON escapes
+ * through jw_*): control characters (C0, DEL, the C1 range U+0080..U+009F),
+ * bidirectional overrides, bytes that are not UTF-8 and the backslash
+ * become \xHH (\\ for the backslash), so that a file name or a name read
+ * from a damaged database can never move the cursor, retitle the window or
+ * forge a line.  Returns s itself when nothing needs escaping, else a copy
+ * in one of REPORT_ESC_SLOTS static buffers, cut with "..." at
+ * REPORT_ESC_MAX bytes and valid until that many further calls (not
+ * thread-safe: call it from the thread that prints).  NULL gives "(null)".
+ */
+#define REPORT_ESC_SLOTS 4
+#define REPORT_ESC_MAX 8192
+const char *report_esc(const char *s);
+
+/*
  * One finding per block:
  *   error WAL_CHECKSUM_MISMATCH  x.db-wal offset 4152 frame 2
  *         frame 2: checksum … 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../formats/bytes.h"
 
@@ -335,6 +336,23 @@ const struct sc_object *sc_schema_find_root(const struct sc_schema *s, uint32_t 
 	return NULL;
 }
 
+/*
+ * Does the object need a b-tree of its own?  An index always; a table unless
+ * it is virtual (dbhash and SQLite's own shell tell them apart by the sql
+ * text: sql LIKE 'CREATE VIRTUAL%').  Views and triggers never.
+ */
+static bool object_needs_root(const struct sc_object *o)
+{
+	if (!strcmp(o->type, "index"))
+		return true;
+	if (strcmp(o->type, "table"))
+		return false;
+	const char *q = o->sql;
+	while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+		q++;
+	return strncasecmp(q, "CREATE VIRTUAL", 14) != 0;
+}
+
 /* --- accounting ------------------------------------------------------------ */
 
 const char *sc_role_name(enum sc_role r)
@@ -602,8 +620,16 @@ int sc_account_pages(const struct sc_source *src, const struct db_header *h,
 	uint32_t max_root = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sc_object *o = &s->v[i];
-		if (!o->rootpage)
+		if (!o->rootpage) {
+			/* Views, triggers and virtual tables have none; a table or an
+			 * index without one cannot be read (sqlite3InitCallback takes
+			 * an index root below 2 as "invalid rootpage"). */
+			if (object_needs_root(o))
+				wd_add(d, WD_BTREE_PAGE_INVALID, WD_F_DB, WD_NONE, WD_NONE, o->page,
+				       "page %u: sqlite_schema says %s '%.60s' has root page 0: SQLite cannot "
+				       "read it", o->page, o->type, o->name);
 			continue;
+		}
 		if (o->rootpage > max_root)
 			max_root = o->rootpage;
 		if (o->rootpage == 1 || o->rootpage > src->npages) {

@@ -1,0 +1,84 @@
+#!/bin/sh
+# tests/hostile/fuzz_long.sh — the long fuzz campaign behind `make fuzz-long`.
+#
+#   fuzz_long.sh FUZZ_BUILD SECONDS BINARY...
+#
+# Each BINARY (FUZZ_BUILD/fuzz_NAME, built by the makefile) runs for SECONDS
+# of wall time on one core, which is its CPU time:
+#   corpus      FUZZ_BUILD/work/fuzz_NAME, kept between campaigns, so that
+#               runs add up
+#   seeds       FUZZ_BUILD/seeds/NAME (mkseeds; pack.py for model)
+#   dictionary  tests/fuzz/dict/NAME.dict when it exists
+#   crashes     libFuzzer stops at the first one; the run is restarted for
+#               the time that remains (at most MAX_CRASHES times, after which
+#               the target waits for a fix).  Every crash, leak, timeout or
+#               out-of-memory input is minimised (60 s) into
+#               tests/fuzz/regressions/NAME/, which tests/e2e/t1200 replays
+#               through the real binary (tests/hostile/gen.py).
+# One line per target goes to FUZZ_BUILD/fuzz-long.tsv and to stdout:
+#   date  target  seconds  executions  cov  ft  corpus  crashes
+# Exit status 1 when a target crashed.
+set -u
+B=$1
+T=$2
+shift 2
+MAX_CRASHES=${MAX_CRASHES:-5}
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+status=0
+[ -f "$B/fuzz-long.tsv" ] || printf 'date\ttarget\tseconds\texecutions\tcov\tft\tcorpus\tcrashes\n' > "$B/fuzz-long.tsv"
+for bin; do
+	name=$(basename "$bin")
+	short=${name#fuzz_}
+	work=$B/work/$name
+	art=$B/artifacts/$name
+	reg=$TOP/tests/fuzz/regressions/$short
+	mkdir -p "$work" "$art"
+	seeds=$B/seeds/$short
+	[ -d "$seeds" ] || seeds=
+	dict=$TOP/tests/fuzz/dict/$short.dict
+	if [ -f "$dict" ]; then dictopt=-dict=$dict; else dictopt=; fi
+	left=$T
+	execs=0
+	crashes=0
+	log=$B/$name.long.log
+	: > "$log"
+	while [ "$left" -gt 0 ] && [ "$crashes" -lt "$MAX_CRASHES" ]; do
+		start=$(date +%s)
+		"$bin" -max_total_time="$left" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+			$dictopt -artifact_prefix="$art/" "$work" $seeds > "$log.run" 2>&1
+		st=$?
+		cat "$log.run" >> "$log"
+		n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log.run" | tail -1)
+		execs=$((execs + ${n:-0}))
+		if [ "$st" -ne 0 ]; then
+			crashes=$((crashes + 1))
+			status=1
+			grep -m1 -E 'ERROR|SUMMARY|deadly|timeout|out-of-memory' "$log.run" | sed "s|^|$name: |"
+		fi
+		el=$(( $(date +%s) - start ))
+		[ "$el" -lt 1 ] && el=1
+		left=$((left - el))
+	done
+	rm -f "$log.run"
+	# the last coverage line libFuzzer printed: "#N DONE cov: C ft: F corp: K/..."
+	line=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
+	cov=$(printf '%s' "$line" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+	ft=$(printf '%s' "$line" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
+	corp=$(printf '%s' "$line" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
+	for a in "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-*; do
+		[ -f "$a" ] || continue
+		mkdir -p "$reg"
+		dest=$reg/$(basename "$a")
+		[ -e "$dest" ] && continue
+		"$bin" -minimize_crash=1 -max_total_time=60 -timeout=10 -exact_artifact_path="$dest" "$a" \
+			> /dev/null 2>&1 || cp "$a" "$dest"
+		[ -s "$dest" ] || cp "$a" "$dest"
+		echo "$name: new regression input $dest"
+	done
+	row=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%Y-%m-%dT%H:%MZ)" "$short" "$T" "$execs" \
+		"${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes")
+	printf '%s\n' "$row" >> "$B/fuzz-long.tsv"
+	printf '  FUZZ    %s: %ss, %s executions, cov %s, ft %s, corpus %s, %s crash(es)\n' "$short" "$T" "$execs" \
+		"${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes"
+done
+exit $status
