@@ -15,16 +15,15 @@ struct command {
 
 static const struct command commands[] = {
 	{ "inspect",  cmd_inspect,  "diagnose a database, its -wal, -shm and -journal: summary and findings" },
-	{ "header",   cmd_header,   "decode the 100-byte database header" },
-	{ "wal",      cmd_wal,      "decode a WAL: header, every frame's classification, transactions" },
-	{ "shm",      cmd_shm,      "decode a -shm wal-index: header copies, checkpoint info, hash index" },
-	{ "page",     cmd_page,     "decode one b-tree page (cells, records, freeblocks) with a hex view" },
-	{ "findings", cmd_findings, "list every finding code with its severity and meaning" },
 	{ "log",      cmd_log,      "the transactions in the WAL, and commit groups SQLite will not see" },
 	{ "history",  cmd_history,  "every version of one page in the database file and the WAL" },
 	{ "extract",  cmd_extract,  "write the state as of one commit as a standalone database" },
 	{ "bisect",   cmd_bisect,   "find the first commit after which integrity_check fails" },
 	{ "readers",  cmd_readers,  "processes holding locks, read marks, and what they keep from checkpoints" },
+	{ "header",   cmd_header,   "decode the 100-byte database header" },
+	{ "wal",      cmd_wal,      "decode a WAL: header, every frame's classification, transactions" },
+	{ "shm",      cmd_shm,      "decode a -shm wal-index: header copies, checkpoint info, hash index" },
+	{ "page",     cmd_page,     "decode one b-tree page (cells, records, freeblocks) with a hex view" },
 	{ "hash",     cmd_hash,     "SHA-256 of every page of a state, and a manifest of them" },
 	{ "verify",   cmd_verify,   "compare a state of a database with a manifest, page by page" },
 	{ "diff",     cmd_diff,     "compare two databases or two states page by page, naming each page's role" },
@@ -36,6 +35,7 @@ static const struct command commands[] = {
 	{ "checkpoint", cmd_checkpoint, "run a checkpoint through SQLite; --save-undo saves what it overwrites" },
 	{ "rollback", cmd_rollback, "undo a checkpoint from its --save-undo page set, verified byte for byte" },
 	{ "backup",   cmd_backup,   "consistent verified copy of a live database: raw db+WAL, or the backup API" },
+	{ "findings", cmd_findings, "list every finding code with its severity and meaning" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -45,10 +45,11 @@ static void usage(FILE *f)
 		   "Forensic inspection and repair of SQLite databases in WAL mode.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'waldo help COMMAND' or 'waldo COMMAND --help' describes one command.\n"
 		   "Exit status: 0 ok (info at most), 1 warnings, 2 errors, 64 usage,\n"
-		   "66 an input cannot be read.\n");
+		   "65 malformed data, 66 an input cannot be read, 73 an output cannot be\n"
+		   "written, 75 the database is in use.\n");
 }
 
 static const struct command *find(const char *name)
