@@ -991,10 +991,15 @@ uint32_t bt_walk_tree(const struct bt_walk_ops *ops, uint32_t root, uint8_t *see
 	while (w.nstack) {
 		struct pending p = w.stack[--w.nstack];
 		if (bit_get(w.seen, p.pgno)) {
-			page_diag(d, WD_BTREE_PAGE_INVALID, WD_ERROR, ops->page_size,
-				  p.parent ? p.parent : p.pgno, p.ref_off,
-				  p.parent ? "page %u is already in use (second reference, cycle, or a reserved page)"
-					   : "root page %u is already in use by another b-tree or reserved", p.pgno);
+			/* As in walk_page: a root has no referencing byte here, and the
+			 * page itself may lie past the end of the file. */
+			if (p.parent)
+				page_diag(d, WD_BTREE_PAGE_INVALID, WD_ERROR, ops->page_size, p.parent, p.ref_off,
+					  "page %u is already in use (second reference, cycle, or a reserved page)",
+					  p.pgno);
+			else if (d)
+				wd_add(d, WD_BTREE_PAGE_INVALID, WD_F_DB, WD_NONE, WD_NONE, p.pgno,
+				       "root page %u is already in use by another b-tree or reserved", p.pgno);
 			continue;
 		}
 		bit_set(w.seen, p.pgno);

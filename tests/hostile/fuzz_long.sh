@@ -3,8 +3,10 @@
 #
 #   fuzz_long.sh FUZZ_BUILD SECONDS BINARY...
 #
-# Each BINARY (FUZZ_BUILD/fuzz_NAME, built by the makefile) runs for SECONDS
-# of wall time on one core, which is its CPU time:
+# Each BINARY (FUZZ_BUILD/fuzz_NAME, built by the makefile) runs on one core
+# until it has used SECONDS of CPU time (user + system, measured by
+# /usr/bin/time, so that a campaign run under `nice` on a busy machine still
+# counts only what it really got), or for at most 4 x SECONDS of wall time:
 #   corpus      FUZZ_BUILD/work/fuzz_NAME, kept between campaigns, so that
 #               runs add up
 #   seeds       FUZZ_BUILD/seeds/NAME (mkseeds; pack.py for model)
@@ -16,13 +18,15 @@
 #               tests/fuzz/regressions/NAME/, which tests/e2e/t1200 replays
 #               through the real binary (tests/hostile/gen.py).
 # One line per target goes to FUZZ_BUILD/fuzz-long.tsv and to stdout:
-#   date  target  seconds  executions  cov  ft  corpus  crashes
+#   date  target  cpu_seconds  executions  cov  ft  corpus  crashes
+# (cpu_seconds as measured; earlier lines of a file may hold wall seconds of
+# an unloaded core).
 # Exit status 1 when a target crashed.
 set -u
 B=$1
 T=$2
 shift 2
-MAX_CRASHES=${MAX_CRASHES:-5}
+MAX_CRASHES=${MAX_CRASHES:-3}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
 [ -f "$B/fuzz-long.tsv" ] || printf 'date\ttarget\tseconds\texecutions\tcov\tft\tcorpus\tcrashes\n' > "$B/fuzz-long.tsv"
@@ -38,15 +42,19 @@ for bin; do
 	dict=$TOP/tests/fuzz/dict/$short.dict
 	if [ -f "$dict" ]; then dictopt=-dict=$dict; else dictopt=; fi
 	left=$T
+	wall_left=$((4 * T))
+	cpu=0
 	execs=0
 	crashes=0
 	log=$B/$name.long.log
 	: > "$log"
-	while [ "$left" -gt 0 ] && [ "$crashes" -lt "$MAX_CRASHES" ]; do
+	while [ "$left" -gt 0 ] && [ "$wall_left" -gt 0 ] && [ "$crashes" -lt "$MAX_CRASHES" ]; do
 		start=$(date +%s)
-		"$bin" -max_total_time="$left" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+		/usr/bin/time -f '%U %S' -o "$log.cpu" \
+			"$bin" -max_total_time="$left" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
 			$dictopt -artifact_prefix="$art/" "$work" $seeds > "$log.run" 2>&1
 		st=$?
+		used=$(awk 'END { printf "%d", $1 + $2 + 0.5 }' "$log.cpu")
 		cat "$log.run" >> "$log"
 		n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log.run" | tail -1)
 		execs=$((execs + ${n:-0}))
@@ -57,9 +65,12 @@ for bin; do
 		fi
 		el=$(( $(date +%s) - start ))
 		[ "$el" -lt 1 ] && el=1
-		left=$((left - el))
+		[ "$used" -lt 1 ] && used=1
+		cpu=$((cpu + used))
+		left=$((left - used))
+		wall_left=$((wall_left - el))
 	done
-	rm -f "$log.run"
+	rm -f "$log.run" "$log.cpu"
 	# the last coverage line libFuzzer printed: "#N DONE cov: C ft: F corp: K/..."
 	line=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
 	cov=$(printf '%s' "$line" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
@@ -75,10 +86,10 @@ for bin; do
 		[ -s "$dest" ] || cp "$a" "$dest"
 		echo "$name: new regression input $dest"
 	done
-	row=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%Y-%m-%dT%H:%MZ)" "$short" "$T" "$execs" \
+	row=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%Y-%m-%dT%H:%MZ)" "$short" "$cpu" "$execs" \
 		"${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes")
 	printf '%s\n' "$row" >> "$B/fuzz-long.tsv"
-	printf '  FUZZ    %s: %ss, %s executions, cov %s, ft %s, corpus %s, %s crash(es)\n' "$short" "$T" "$execs" \
+	printf '  FUZZ    %s: %ss CPU, %s executions, cov %s, ft %s, corpus %s, %s crash(es)\n' "$short" "$cpu" "$execs" \
 		"${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes"
 done
 exit $status

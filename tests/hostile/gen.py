@@ -9,13 +9,16 @@ sqlite3 module, which links the system libsqlite3) and then receives one
 targeted piece of damage: a field set to a hostile value, a checksum chain
 re-sealed so that the damage reaches the check behind it, a file cut, made
 sparse, swapped for a FIFO or a device.  Nothing binary is committed: the
-cases are rebuilt on every run (about two seconds).
+cases are rebuilt on every run (a few seconds).
 
 OUT/<case>/ holds the files of one case (db, db-wal, db-shm, archives, ...)
 and OUT/cases.json describes each case for run.py:
 
     name     "<ROW>-<what>", ROW being the HOSTILE.md row (W1..W19, S1..S12,
-             D1..D20, A1..A12, E1..E12), so that a failure names its row
+             D1..D20, A1..A12, E1..E12), LIVE for the live-database states
+             of issue 11, R for an input a fuzzer found
+             (tests/fuzz/regressions/<target>/, replayed here), so that a
+             failure names its row
     row      the HOSTILE.md row
     what     one line: the input
     path     PATH given to the commands, relative to the case folder
@@ -26,10 +29,13 @@ and OUT/cases.json describes each case for run.py:
     status   exit statuses allowed per command ("*" for every command),
              when they differ from the documented defaults
     commands the commands to run when not all (e.g. a 1 GiB database)
-    special  how run.py must run the case (eacces, changing)
+    special  how the case is set up: eacces, changing, live, repeat (run.py);
+             mkfifo, socket, hardlink, truncate, extend, copy_w (gen.py)
     xfail    the bug this case shows, in a file this suite does not own:
              run.py reports it as a known failure until it passes
-    long     only built with --long (slow or large)
+    xfail_cmds  the same for some commands only: {command: bug}
+    mem_mb   a memory cap other than run.py's default for this case
+    --long   adds the slow cases (a sparse 1 GiB database, 10^6 frames)
 
 Page and frame positions are found from the files (dbstat, the WAL's frame
 headers), never assumed, so a change in SQLite's layout moves the damage
@@ -927,6 +933,24 @@ class Gen:
                   'still trusted: every root page lies past the end (fuzz regression: no finding offset '
                   'past the end of the file)', {'db': bytes(s0.b[:s0.ps])},
                   [('BTREE_PAGE_INVALID', None, None), ('DB_FILE_TRUNCATED', 'db', s0.ps)], mid=2)
+        # a root page that the walk has marked before reaching it (the lock-byte page), past the end of
+        # the file: a fuzz regression (the finding must not point past the file)
+        ps = 512
+        lock = (1 << 30) // ps + 1
+        b = bytearray(s0.b[:100]) + bytes(ps - 100)
+        put16(b, 16, ps)
+        b[20] = 0
+        put32(b, 28, lock + 5)
+        put32(b, 32, 0)
+        put32(b, 36, 0)
+        b[:ps] = schema_page(bytes(b[:100]), ps, [('table', 't', 't', 2, 'CREATE TABLE t(a)'),
+                                                 ('table', 'u', 'u', lock, 'CREATE TABLE u(b)')])
+        leaf = bytearray(ps)
+        leaf[0] = 13
+        put16(leaf, 5, ps)
+        self.case('D16-root-lock-byte-page', 'sqlite_schema roots table u at the lock-byte page %d, far past the '
+                  'end of a 2-page file whose trusted size field says %d pages' % (lock, lock + 5),
+                  {'db': bytes(b + leaf)}, [('BTREE_PAGE_INVALID', None, None)], mid=2)
         r2, _ = schema_field(s0, 1, 3)
         self.case('D17-schema-root-shared', 'sqlite_schema rows 1 and 2 share rootpage %d' % s0.b[r2],
                   {'db': mods(root_set(s0.b[r2], 0))}, [('SQLITE_INTEGRITY_FAILED', None, None)], mid=sm)
@@ -1193,11 +1217,11 @@ class Gen:
                   'the file, reading the mapping past the new end raises SIGBUS')
         self.case('E4-replaced-wal', 'another file is renamed over the -wal again and again while the commands '
                   'run (the name points to a new inode each time)', self.wfiles(), mid=3,
-                  special={'changing': 'db-wal', 'mode': 'replace', 'repeat': 10},
+                  special={'changing': 'db-wal', 'mode': 'replace', 'repeat': 3},
                   status={'*': [0, 1, 2, 66], 'extract': [0, 1, 2, 66, 73], 'bisect': [0, 2, 66, 73]})
         self.case('E5-wal-reset-salts', 'the WAL header\'s salts are rewritten in place again and again (a WAL '
                   'reset by a checkpoint) while the commands run', self.wfiles(), mid=3,
-                  special={'changing': 'db-wal', 'mode': 'salts', 'repeat': 10},
+                  special={'changing': 'db-wal', 'mode': 'salts', 'repeat': 3},
                   status={'*': [0, 1, 2, 66], 'extract': [0, 1, 2, 66, 73], 'bisect': [0, 2, 66, 73]})
         # the read-only half of the live-database rule: with a real SQLite process holding the
         # database, every read-only command works and inspect reports DB_IN_USE
@@ -1330,6 +1354,55 @@ class Gen:
                     wr(p + suffix, self.w[key])
         with open(os.path.join(self.out, 'cases.json'), 'w') as f:
             json.dump(self.cases, f, indent=1)
+
+
+def record(values):
+    """An SQLite record of ints and texts, each int in the smallest serial type that holds it."""
+    types, body = [], b''
+    for v in values:
+        if isinstance(v, int):
+            for st, n in ((1, 1), (2, 2), (3, 3), (4, 4), (5, 6), (6, 8)):
+                if -(1 << (8 * n - 1)) <= v < (1 << (8 * n - 1)):
+                    types.append(st)
+                    body += v.to_bytes(n, 'big', signed=True)
+                    break
+        else:
+            t = v.encode()
+            types.append(13 + 2 * len(t))
+            body += t
+    hdr = b''.join(put_varint(t) for t in types)
+    return put_varint(len(hdr) + 1) + hdr + body
+
+
+def put_varint(v):
+    """SQLite varint (values below 2^56, enough here)."""
+    out = [v & 0x7F]
+    v >>= 7
+    while v:
+        out.append(0x80 | (v & 0x7F))
+        v >>= 7
+    return bytes(reversed(out))
+
+
+def schema_page(header, ps, rows):
+    """Page 1: the 100-byte header, then a sqlite_schema leaf holding rows
+    (type, name, tbl_name, rootpage, sql), cells packed at the end."""
+    page = bytearray(ps)
+    page[:100] = header
+    end = ps
+    ptrs = []
+    for i, r in enumerate(rows, 1):
+        rec = record(list(r))
+        cell = put_varint(len(rec)) + put_varint(i) + rec
+        end -= len(cell)
+        page[end:end + len(cell)] = cell
+        ptrs.append(end)
+    page[100] = 13
+    put16(page, 103, len(rows))
+    put16(page, 105, end)
+    for i, p in enumerate(ptrs):
+        put16(page, 108 + 2 * i, p)
+    return page
 
 
 def unpack_model(data):

@@ -3,40 +3,54 @@
 tests/hostile/run.py -- run every read-only waldo command over every case
 gen.py built, and judge each run by the universal oracle of HOSTILE.md.
 
-    run.py --waldo BIN --cases DIR [--jobs N] [--only SUBSTR,...]
-           [--timeout S] [--mem-mb N] [--asan] [--long] [-v]
+    run.py --waldo BIN --cases DIR [--jobs N] [--only SUBSTR,...] [--sample]
+           [--timeout S] [--mem-mb N] [--no-mem-cap] [--asan] [--long] [-v]
 
-For every case, every command below runs once, each in its own process:
+For every case, each command of ORDER below runs in its own process (inspect,
+header, wal, shm, page 1 and a middle page, log, history 1, extract to a
+temporary folder, bisect, readers, hash, hash -o + verify against that
+manifest, diff PATH PATH, diff of the file against its effective state,
+dbhash, scan -r of the case folder; JSON and text forms), and is judged:
 
     no crash        the exit status is one the command documents (no signal,
                     no 70 "internal error"); see STATUS below
     no sanitizer    stderr holds no AddressSanitizer / LeakSanitizer /
-                    UndefinedBehaviorSanitizer report (--asan: the binary
-                    was built with them; ASan's own exit code is 99)
-    no hang         each run is killed after --timeout seconds (default 20)
-    bounded memory  each run gets RLIMIT_DATA = --mem-mb MiB (default 512):
-                    heap, anonymous maps and thread stacks, not the
-                    read-only file maps; under --asan, whose shadow memory
-                    cannot live under RLIMIT_DATA, ASan's hard_rss_limit_mb
-                    and max_allocation_size_mb take its place
-    defined output  --json output parses as JSON (NDJSON for scan/dbhash),
-                    file names included (E11); no raw ESC/BEL byte on
-                    stdout or stderr
+                    UndefinedBehaviorSanitizer report (an ASan build is
+                    detected by its symbols; ASan's exit status is set to 99)
+    no hang         each run is killed after --timeout seconds (default 20;
+                    3 for the cases of known bugs, which run two commands)
+    bounded memory  each run gets RLIMIT_DATA = --mem-mb MiB (default 512,
+                    prlimit(1)): heap, anonymous maps and thread stacks, not
+                    the read-only maps of the inputs.  Under ASan, whose
+                    shadow memory cannot live under RLIMIT_DATA,
+                    max_allocation_size_mb and malloc_limit_mb take its
+                    place; --no-mem-cap (valgrind) drops it
+    defined output  --json output parses as JSON (NDJSON for scan/dbhash)
+                    and is UTF-8, file names included (E11); no raw ESC/BEL
+                    byte on stdout or stderr; exit 66 comes with a message
     findings        `inspect --json` (and, for archives, `scan --json`)
                     names every expected code with its file and byte offset,
-                    and none of the forbidden codes
-    consistency     `verify` against the manifest `hash -o` just wrote
-                    finds the state identical; `diff PATH PATH` finds no
-                    difference
+                    none of the forbidden codes, and no offset past the end
+                    of the file it names
+    consistency     `verify` against the manifest `hash -o` just wrote finds
+                    the state identical; `diff PATH PATH` finds no
+                    difference; inspect's JSON status matches its exit status
     inputs intact   every file of the case folder has the same bytes (sha256
                     over its data extents, so sparse files cost nothing),
                     type and name afterwards; nothing was added
 
+Special cases (the `special` field of cases.json): eacces (mode 000, run as
+user nobody through setpriv when root), changing (a thread truncates,
+replaces or rewrites a file while the commands run; inputs are then not
+compared), live (a real SQLite process holds the database idle, reading,
+writing or in exclusive locking mode).
+
 A case marked xfail shows a bug in a file this suite may not change; it is
 reported as `ok ... # TODO known bug` while it fails and as `# XPASS` once
-it passes.  Output: one TAP line per case ("ok N - hostile NAME"), detail
-lines under failures, and a summary with the number of runs and the
-peak RSS any run reached.
+it passes (then drop the mark); xfail_cmds does the same per command.
+Output: one TAP line per case ("ok N - hostile NAME"), detail lines under
+failures, and a summary with the number of runs and the peak RSS of any run
+(GNU time; page cache of the mapped inputs included).
 """
 import argparse
 import hashlib
@@ -71,6 +85,7 @@ JSON_LINES = {'dbhash', 'scan'}
 SAN_RE = re.compile(rb'(ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|'
                     rb'UndefinedBehaviorSanitizer|AddressSanitizer:DEADLYSIGNAL|SUMMARY: \w+Sanitizer)')
 TIME = '/usr/bin/time' if os.access('/usr/bin/time', os.X_OK) else None
+PRLIMIT = shutil.which('prlimit')
 SEV_EXIT = {'ok': 0, 'info': 0, 'warning': 1, 'error': 2}
 
 
@@ -202,7 +217,7 @@ class Runner:
         if as_nobody and self.nobody:
             cmd += ['setpriv', '--reuid=%d' % self.nobody[0], '--regid=%d' % self.nobody[1],
                     '--clear-groups', '--']
-        if not self.a.asan and not self.a.no_mem_cap:
+        if not self.a.asan and not self.a.no_mem_cap and PRLIMIT:
             cmd += ['prlimit', '--data=%d' % ((mem_mb or self.a.mem_mb) << 20), '--']
         cmd += [self.waldo] + argv
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -611,6 +626,8 @@ def main():
                                     (secs[0], secs[1][2], secs[1][0], secs[2][2], secs[2][1] >> 10)
                                     if a.verbose else ''))
             npass += 1
+    if not PRLIMIT and not a.asan and not a.no_mem_cap:
+        print('# hostile: no prlimit(1): runs were not memory-capped')
     print('# hostile: %d cases, %d passed, %d failed, %d known bugs, %d skipped; %d runs in %.0fs; '
           'peak RSS %d MiB, mapped inputs included (%s)' % (len(cases), npass, nfail, nx, nskip, r.runs, time.monotonic() - t0,
                                     r.peak_rss >> 10, r.peak_what))
