@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../formats/bytes.h"
 #include "../formats/dbheader.h"
 #include "../inspect/atomic.h"
+#include "../inspect/locks.h"
 
 void ckpt_fmt(char *buf, size_t n, const char *fmt, ...)
 {
@@ -20,6 +22,23 @@ void ckpt_fmt(char *buf, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, n, fmt, ap);
 	va_end(ap);
+}
+
+void ckpt_lock_holders(int dbfd, int shmfd, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	struct wf_set s;
+	memset(&s, 0, sizeof s);
+	s.db.fd = dbfd;
+	s.shm.fd = shmfd;
+	s.db.present = dbfd >= 0 && !fstat(dbfd, &s.db.st);
+	s.shm.present = shmfd >= 0 && !fstat(shmfd, &s.shm.st);
+	struct lock_report *r = malloc(sizeof *r);
+	if (!r)
+		return;
+	locks_probe(&s, r);
+	locks_pid_list(r, buf, n);
+	free(r);
 }
 
 uint64_t ckpt_now_ms(void)

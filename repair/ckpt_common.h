@@ -105,6 +105,15 @@ int ckpt_walcopy_write(const char *set, const uint8_t *data, uint64_t size, bool
 int ckpt_walcopy_check(const char *set, uint64_t *size, uint8_t sha[RIO_SHA], char *err, size_t errlen);
 
 /*
+ * The processes other than this one that hold locks on the files open as
+ * dbfd and shmfd (-1: not open), as "PID (name), ..." into buf ("" when
+ * none is seen; inspect/locks.h).  Opens nothing: closing another
+ * descriptor of these files would drop this process's own SQLite locks.
+ * Open-file-description locks (another waldo's) show as PID -1.
+ */
+void ckpt_lock_holders(int dbfd, int shmfd, char *buf, size_t n);
+
+/*
  * snprintf into a message or path buffer, for the commands' messages that
  * quote paths: a message cut short is better than none.
  */

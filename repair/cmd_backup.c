@@ -38,13 +38,18 @@
  * materialised (inspect/materialize.h) and given to PRAGMA integrity_check.
  * Nothing is published unless all of it holds.
  *
- * Files: everything is written into a private folder inside OUTDIR, then
- * renamed into place — WAL first, the database, the manifest last — each
- * rename followed by a folder fsync.  --gzip stores NAME.gz and NAME-wal.gz
- * (what `waldo scan` pairs), each checked by inflating it again.  The live
- * files are read through descriptors opened once and closed after R
- * (ckpt_common.h: POSIX locks).
+ * Files: everything is written through rio (counted write steps, so that
+ * WALDO_CRASH_AFTER reaches every one) into a private stage folder inside
+ * OUTDIR, flock'ed while this backup lives, then renamed into place — WAL
+ * first, the database, the manifest last — each rename followed by a
+ * folder fsync, between the marker NAME.incomplete going in and going out
+ * (publish(); docs/repair.md, "waldo backup").  --gzip stores NAME.gz and
+ * NAME-wal.gz (what `waldo scan` pairs), each checked by inflating it
+ * again.  The live files are read through descriptors opened once and
+ * closed after R (ckpt_common.h: POSIX locks).  A database another process
+ * holds in exclusive locking mode cannot be read by R: exit 75, naming it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -52,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -92,7 +98,8 @@ static const char usage[] =
 	"Exit status: 0 written and verified; 2 the copy failed verification (nothing\n"
 	"published) or SQLite cannot read DB; 64 bad usage; 66 DB cannot be read;\n"
 	"73 OUTDIR cannot be written, or holds a backup of NAME (without --force); 75 no\n"
-	"stable snapshot within the timeout.\n";
+	"stable snapshot within the timeout, or another process holds DB's exclusive\n"
+	"lock (exclusive locking mode): the message names it.\n";
 
 enum { F_WAL = 0, F_DB, F_MAN, F_N };
 
@@ -102,6 +109,7 @@ struct bk {
 	int timeout_ms;
 	char db[4096], walp[4200], shmp[4200], name[256];
 	char stage[4200];
+	int stagefd;                     /* the stage folder, flock'ed while this backup lives */
 	char none[4300];                 /* an empty file: "no -wal", "no -shm" for model_open */
 	int dbfd, walfd, shmfd;
 	sqlite3 *r;
@@ -127,6 +135,8 @@ struct bk {
 	int integrity_rc;                /* 1 ok, 0 fails, -1 cannot run, -2 not run */
 	char integrity_msg[512];
 	bool published;
+	char marker[4400];               /* OUTDIR/NAME.incomplete: a backup of NAME is being published */
+	bool resume;                     /* an interrupted backup's marker was found: its files are replaced */
 	char err[1024];
 };
 
@@ -206,6 +216,16 @@ static int copy_fd(int fd, uint64_t len, const char *path, uint64_t *copied, uin
 
 /* ---- the snapshot ---- */
 
+/*
+ * SQLite could not get a read lock within the timeout: another process
+ * holds the database's EXCLUSIVE lock (exclusive locking mode, or a
+ * rollback-mode writer), and no consistent copy can be taken live.
+ */
+static bool locked(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
 static bool read_shm(struct bk *b, uint8_t *buf)
 {
 	return pread_all(b->shmfd, buf, SHM_HDR_SIZE, 0) == SHM_HDR_SIZE;
@@ -221,11 +241,12 @@ static int pin(struct bk *b, uint64_t deadline)
 		b->tries++;
 		uint8_t h1[SHM_HDR_SIZE];
 		bool ok1 = read_shm(b, h1);
-		if (sqlite3_exec(b->r, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = sqlite3_exec(b->r, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
 			ckpt_fmt(b->err, sizeof b->err, "SQLite cannot read '%s': %s", b->db, sqlite3_errmsg(b->r));
 			if (!sqlite3_get_autocommit(b->r))
 				sqlite3_exec(b->r, "ROLLBACK", NULL, NULL, NULL);
-			return EXIT_ERRORS;
+			return locked(rc) ? EXIT_TEMPFAIL : EXIT_ERRORS;
 		}
 		bool ok2 = read_shm(b, b->hdr);
 		struct wd_diags d = { 0 };
@@ -369,35 +390,55 @@ static bool compare(struct bk *b, const struct model *ms, uint32_t ks, const str
 
 /* ---- gzip ---- */
 
-/* Compress src into dst (O_EXCL) and inflate it back: its bytes must hash to `sha`. */
+/*
+ * Compress src into dst (O_EXCL), a gzip file written through rio (counted
+ * write steps) and fsync'ed, and inflate it back: its bytes must hash to `sha`.
+ */
 static int gzip_file(const char *src, const char *dst, const uint8_t sha[RIO_SHA], uint64_t *gzsize, char *err,
 		     size_t errlen)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	int outdup = out >= 0 ? dup(out) : -1;
-	gzFile gz = outdup >= 0 ? gzdopen(outdup, "wb6") : NULL;
-	uint8_t *buf = malloc(RIO_CHUNK);
-	int rc = in >= 0 && out >= 0 && gz && buf ? 0 : -1;
+	uint8_t *buf = malloc(RIO_CHUNK), *zbuf = malloc(RIO_CHUNK);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	/* windowBits 15 + 16: a gzip header and trailer around the deflate stream. */
+	int rc = in >= 0 && out >= 0 && buf && zbuf &&
+		 deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
+	bool zinit = !rc;
 	if (rc)
 		ckpt_fmt(err, errlen, "cannot create '%s': %s", dst, strerror(errno));
-	if (!gz && outdup >= 0)
-		close(outdup);
-	while (!rc) {
+	for (int flush = Z_NO_FLUSH; !rc && flush != Z_FINISH;) {
 		ssize_t k = read(in, buf, RIO_CHUNK);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0 || (k > 0 && gzwrite(gz, buf, (unsigned)k) != (int)k)) {
-			ckpt_fmt(err, errlen, "cannot compress '%s' into '%s'", src, dst);
+		if (k < 0) {
+			ckpt_fmt(err, errlen, "cannot read '%s': %s", src, strerror(errno));
 			rc = -1;
-		}
-		if (k <= 0)
 			break;
+		}
+		flush = k == 0 ? Z_FINISH : Z_NO_FLUSH;
+		z.next_in = buf;
+		z.avail_in = (uInt)k;
+		do {
+			z.next_out = zbuf;
+			z.avail_out = RIO_CHUNK;
+			if (deflate(&z, flush) == Z_STREAM_ERROR) {
+				ckpt_fmt(err, errlen, "cannot compress '%s' into '%s'", src, dst);
+				rc = -1;
+				break;
+			}
+			size_t have = RIO_CHUNK - z.avail_out;
+			if (have && rio_write_all(out, zbuf, have)) {
+				ckpt_fmt(err, errlen, "cannot write '%s': %s", dst, strerror(errno));
+				rc = -1;
+				break;
+			}
+		} while (z.avail_out == 0);
 	}
-	if (gz && gzclose(gz) != Z_OK && !rc) {
-		ckpt_fmt(err, errlen, "cannot write '%s'", dst);
-		rc = -1;
-	}
+	if (zinit)
+		deflateEnd(&z);
+	free(zbuf);
 	if (!rc && rio_fsync(out)) {
 		ckpt_fmt(err, errlen, "cannot sync '%s': %s", dst, strerror(errno));
 		rc = -1;
@@ -462,13 +503,18 @@ static int open_live(struct bk *b)
 	sqlite3_busy_timeout(b->r, b->timeout_ms);
 	sqlite3_stmt *st = NULL;
 	const char *jm = NULL;
-	if (sqlite3_prepare_v2(b->r, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	int rc = sqlite3_prepare_v2(b->r, "PRAGMA journal_mode", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		jm = (const char *)sqlite3_column_text(st, 0);
 	b->wal_mode = jm && !strcmp(jm, "wal");
 	sqlite3_finalize(st);
-	if (!jm || sqlite3_exec(b->r, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
-		ckpt_fmt(b->err, sizeof b->err, "SQLite cannot read '%s': %s", b->db, sqlite3_errmsg(b->r));
-		return EXIT_ERRORS;
+	if (jm)
+		rc = sqlite3_exec(b->r, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	if (!jm || rc != SQLITE_OK) {
+		ckpt_fmt(b->err, sizeof b->err, "SQLite cannot read '%s': %s%s", b->db, sqlite3_errmsg(b->r),
+			 locked(rc) ? " (another process holds its exclusive lock: a database in exclusive locking mode, "
+				      "or a rollback-journal writer, cannot be backed up live)" : "");
+		return locked(rc) ? EXIT_TEMPFAIL : EXIT_ERRORS;
 	}
 	/* After a read, a WAL database has its -wal and -shm. */
 	b->walfd = open(b->walp, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -479,6 +525,34 @@ static int open_live(struct bk *b)
 		return EXIT_NOINPUT;
 	}
 	return 0;
+}
+
+/*
+ * The stage folders of backups that died (a kill, a crash, a power cut):
+ * a running backup holds an flock on its own until it removes it, so a
+ * folder nobody holds is garbage.  (flock, unlike a PID, also works across
+ * PID namespaces sharing OUTDIR.)
+ */
+#define STAGE_PREFIX ".waldo-backup-"
+static void remove_stale_stages(const char *outdir)
+{
+	DIR *d = opendir(outdir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)))
+			continue;
+		char p[4400];
+		ckpt_fmt(p, sizeof p, "%s/%s", outdir, e->d_name);
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			tmpdir_remove(p);
+		close(fd);
+	}
+	closedir(d);
 }
 
 static int prepare_out(struct bk *b)
@@ -502,24 +576,46 @@ static int prepare_out(struct bk *b)
 		ckpt_fmt(b->err, sizeof b->err, "'%s' would be the database itself or its sibling", b->final[F_DB]);
 		return EXIT_CANTCREAT;
 	}
-	/* Every name a backup of NAME uses: an old -wal beside a new database would pair with it. */
+	/*
+	 * Every name a backup of NAME uses: an old -wal beside a new database would pair with it.  They
+	 * are replaced only with --force, or when NAME.incomplete says they are what an interrupted
+	 * backup left (publish() below): that backup was refused them, or was given --force.
+	 */
+	remove_stale_stages(b->outdir);
+	ckpt_fmt(b->marker, sizeof b->marker, "%s/%s.incomplete", b->outdir, b->name);
+	b->resume = exists(b->marker);
 	static const char *const sfx[] = { "", "-wal", "-shm", "-journal", ".gz", "-wal.gz", ".manifest" };
 	for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
 		char p[4400];
 		ckpt_fmt(p, sizeof p, "%s/%s%s", b->outdir, b->name, sfx[i]);
 		if (!exists(p))
 			continue;
-		if (!b->force) {
+		if (!b->force && !b->resume) {
 			ckpt_fmt(b->err, sizeof b->err, "'%s' exists: OUTDIR holds a backup of %s (use --force to "
 				 "replace it)", p, b->name);
 			return EXIT_CANTCREAT;
 		}
 	}
-	ckpt_fmt(b->stage, sizeof b->stage, "%s/.waldo-backup-XXXXXX", b->outdir);
-	if (!mkdtemp(b->stage)) {
-		ckpt_fmt(b->err, sizeof b->err, "cannot create a folder in '%s': %s", b->outdir, strerror(errno));
-		b->stage[0] = '\0';
-		return EXIT_CANTCREAT;
+	for (int tries = 0;; tries++) {
+		ckpt_fmt(b->stage, sizeof b->stage, "%s/" STAGE_PREFIX "XXXXXX", b->outdir);
+		if (!mkdtemp(b->stage)) {
+			ckpt_fmt(b->err, sizeof b->err, "cannot create a folder in '%s': %s", b->outdir, strerror(errno));
+			b->stage[0] = '\0';
+			return EXIT_CANTCREAT;
+		}
+		/* Locked from now on; another backup's remove_stale_stages may have taken it in between. */
+		b->stagefd = open(b->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat sst;
+		if (b->stagefd >= 0 && !flock(b->stagefd, LOCK_EX | LOCK_NB) && !fstat(b->stagefd, &sst) && sst.st_nlink)
+			break;
+		if (b->stagefd >= 0)
+			close(b->stagefd);
+		b->stagefd = -1;
+		if (tries == 3) {
+			ckpt_fmt(b->err, sizeof b->err, "cannot lock the folder '%s': %s", b->stage, strerror(errno));
+			b->stage[0] = '\0';
+			return EXIT_CANTCREAT;
+		}
 	}
 	ckpt_fmt(b->none, sizeof b->none, "%s/none", b->stage);
 	int fd = open(b->none, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -541,9 +637,10 @@ static int take(struct bk *b, struct model *ms, uint32_t *ks)
 	for (;;) {
 		if (!b->wal_mode) {
 			/* Rollback mode: R's read transaction holds SHARED; no writer touches the file. */
-			if (sqlite3_exec(b->r, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+			int rc = sqlite3_exec(b->r, "BEGIN; SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+			if (rc != SQLITE_OK) {
 				ckpt_fmt(b->err, sizeof b->err, "SQLite cannot read '%s': %s", b->db, sqlite3_errmsg(b->r));
-				return EXIT_ERRORS;
+				return locked(rc) ? EXIT_TEMPFAIL : EXIT_ERRORS;
 			}
 			b->tries = 1;
 			b->db_only = true;
@@ -672,12 +769,21 @@ static int verify(struct bk *b, const struct model *ms, uint32_t ks)
 	struct db_header hdr;
 	bool have_hdr = ph_state_header(&mc, kc, &hdr);
 	char err[1024];
-	if (ph_manifest_save(b->st[F_MAN], &b->copy, b->db, kc ? "effective" : "db", have_hdr ? &hdr : NULL, err,
-			     sizeof err)) {
-		ckpt_fmt(b->err, sizeof b->err, "%s", err);
+	/* Formatted in memory, written through rio (counted write steps, like every file of the backup). */
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&text, &tlen);
+	if (f)
+		ph_manifest_write(f, &b->copy, b->db, kc ? "effective" : "db", have_hdr ? &hdr : NULL);
+	if (!f || ferror(f) | fclose(f) ||
+	    ckpt_write_file(b->st[F_MAN], (const uint8_t *)text, tlen, false, err, sizeof err)) {
+		ckpt_fmt(b->err, sizeof b->err, "cannot write the manifest '%s': %s", b->st[F_MAN],
+			 f ? err : strerror(errno));
+		free(text);
 		status = EXIT_CANTCREAT;
 		goto out;
 	}
+	free(text);
 	b->present[F_MAN] = true;
 	rio_sha256_file(b->st[F_MAN], b->sha[F_MAN], &b->raw_size[F_MAN], err, sizeof err);
 out:
@@ -706,16 +812,41 @@ static int publish(struct bk *b)
 		b->size[F_DB] = b->raw_size[F_DB];
 	}
 	b->size[F_MAN] = b->raw_size[F_MAN];
-	if (b->force) {
-		/* Names of an earlier backup this one does not replace: they would pair with the new files. */
-		static const char *const sfx[] = { "-shm", "-journal", "-wal", "-wal.gz", "", ".gz" };
+	/*
+	 * Several files cannot appear in one step, so the marker NAME.incomplete
+	 * is made durable first (temporary file, fsync, rename, folder fsync),
+	 * and removed last.  While it exists NAME's files in OUTDIR are an
+	 * interrupted backup, which the next run replaces without --force.
+	 * Each file is either absent or complete (fsync'ed before its rename),
+	 * and no old file ever pairs with a new one: an earlier backup's names
+	 * go first, its manifest before its database before its WAL.
+	 */
+	char note[4600];
+	int k = snprintf(note, sizeof note, "waldo backup of %s to %s started by process %ld: the %s files here are "
+			 "incomplete while this file exists; run the backup again\n", b->db, b->outdir, (long)getpid(),
+			 b->name);
+	if (k < 0 || (size_t)k >= sizeof note)
+		k = (int)strlen(note);
+	/* Written in the stage folder, then renamed into place: nothing under a temporary name in OUTDIR. */
+	char stmark[4400];
+	ckpt_fmt(stmark, sizeof stmark, "%s/%s.incomplete", b->stage, b->name);
+	struct atomic_out am;
+	if (ckpt_write_file(stmark, (const uint8_t *)note, (uint64_t)k, false, err, sizeof err) ||
+	    atomic_prepare(&am, b->marker, true, err, sizeof err) != ATOMIC_OK) {
+		ckpt_fmt(b->err, sizeof b->err, "%s", err);
+		return EXIT_CANTCREAT;
+	}
+	ckpt_fmt(am.tmp, sizeof am.tmp, "%s", stmark);
+	if (rio_commit(&am, err, sizeof err) != ATOMIC_OK) {
+		ckpt_fmt(b->err, sizeof b->err, "%s", err);
+		return EXIT_CANTCREAT;
+	}
+	if (b->force || b->resume) {
+		static const char *const sfx[] = { ".manifest", "", ".gz", "-shm", "-journal", "-wal", "-wal.gz" };
 		for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
 			char p[4400];
 			ckpt_fmt(p, sizeof p, "%s/%s%s", b->outdir, b->name, sfx[i]);
-			bool ours = false;
-			for (int f = 0; f < F_N; f++)
-				ours |= b->present[f] && !strcmp(p, b->final[f]);
-			if (!ours && exists(p) && rio_unlink(p, err, sizeof err)) {
+			if (exists(p) && rio_unlink(p, err, sizeof err)) {
 				ckpt_fmt(b->err, sizeof b->err, "%s", err);
 				return EXIT_CANTCREAT;
 			}
@@ -726,19 +857,22 @@ static int publish(struct bk *b)
 		if (!b->present[f])
 			continue;
 		struct atomic_out a;
-		if (atomic_prepare(&a, b->final[f], b->force, err, sizeof err) != ATOMIC_OK) {
+		if (atomic_prepare(&a, b->final[f], false, err, sizeof err) != ATOMIC_OK) {
 			ckpt_fmt(b->err, sizeof b->err, "%s", err);
 			return EXIT_CANTCREAT;
 		}
-		if (rename(b->st[f], a.tmp)) {
-			ckpt_fmt(b->err, sizeof b->err, "cannot rename '%s': %s", b->st[f], strerror(errno));
-			return EXIT_CANTCREAT;
-		}
+		/* Straight from the stage folder (same file system): nothing is ever left in OUTDIR
+		 * under a temporary name; fsync, rename without replacing, OUTDIR fsync. */
+		ckpt_fmt(a.tmp, sizeof a.tmp, "%s", b->st[f]);
 		if (rio_commit(&a, err, sizeof err) != ATOMIC_OK) {
 			ckpt_fmt(b->err, sizeof b->err, "%s", err);
 			atomic_abort(&a);
 			return EXIT_CANTCREAT;
 		}
+	}
+	if (rio_unlink(b->marker, err, sizeof err)) {
+		ckpt_fmt(b->err, sizeof b->err, "%s", err);
+		return EXIT_CANTCREAT;
 	}
 	b->published = true;
 	return 0;
@@ -760,6 +894,8 @@ static void print_text(const struct bk *b)
 		else
 			printf("              the database file and WAL frames 1..%u (%u commits)\n", b->mx, b->ncommits);
 	}
+	if (b->resume && b->published)
+		printf("  replaced    the files of an interrupted backup of %s (%s)\n", b->name, b->marker);
 	bool first = true;
 	for (int f = 0; f < F_N; f++) {
 		if (!b->present[f] || !b->published)
@@ -832,6 +968,7 @@ static void print_json(const struct bk *b, int status)
 		jw_null(&j, "verification");
 	}
 	jw_str(&j, "manifest", b->published && b->present[F_MAN] ? b->final[F_MAN] : NULL);
+	jw_bool(&j, "replaced_interrupted", b->resume);
 	jw_str(&j, "error", b->err[0] ? b->err : NULL);
 	jw_str(&j, "status", status ? "error" : "ok");
 	jw_int(&j, "exit", status);
@@ -885,7 +1022,7 @@ int cmd_backup(int argc, char **argv)
 		cmd_error("out of memory");
 		return EXIT_SOFTWARE;
 	}
-	b->dbfd = b->walfd = b->shmfd = -1;
+	b->dbfd = b->walfd = b->shmfd = b->stagefd = -1;
 	b->integrity = true;
 	b->integrity_rc = -2;
 	b->timeout_ms = CKPT_DEFAULT_TIMEOUT_MS;
@@ -927,6 +1064,15 @@ int cmd_backup(int argc, char **argv)
 	b->path = argv[optind];
 	b->outdir = argv[optind + 1];
 	status = run(b);
+	if (status == EXIT_TEMPFAIL) {
+		/* Name who holds the locks (waldo's connection is closed by now). */
+		char pids[512];
+		ckpt_lock_holders(b->dbfd, b->shmfd, pids, sizeof pids);
+		if (pids[0]) {
+			size_t k = strlen(b->err);
+			ckpt_fmt(b->err + k, sizeof b->err - k, "; in use by %s", pids);
+		}
+	}
 	if (b->dbfd >= 0)
 		close(b->dbfd);
 	if (b->walfd >= 0)
@@ -935,6 +1081,8 @@ int cmd_backup(int argc, char **argv)
 		close(b->shmfd);
 	if (b->stage[0])
 		tmpdir_remove(b->stage);
+	if (b->stagefd >= 0)
+		close(b->stagefd);
 	if (json)
 		print_json(b, status);
 	else if (!status)

@@ -88,7 +88,7 @@ static const char usage[] =
 	"checkpoint could not finish (readers, or the timeout); 2 an error, or the\n"
 	"page set does not undo the checkpoint; 64 bad usage; 66 DB cannot be read;\n"
 	"73 SET cannot be written (nothing checkpointed); 75 the locks could not be\n"
-	"had (nothing done).\n";
+	"had (nothing done; the message names the processes holding them).\n";
 
 static const char *const mode_names[] = { "passive", "full", "restart", "truncate" };
 static const int mode_values[] = { SQLITE_CHECKPOINT_PASSIVE, SQLITE_CHECKPOINT_FULL, SQLITE_CHECKPOINT_RESTART,
@@ -194,6 +194,7 @@ static int handoff_busy(void *ctx, int count)
 
 /* ---- opening ---- */
 
+/* Open a connection that has read once.  0; 1 when SQLite found the database locked; -1 (c->err set). */
 static int open_conn(struct ck *c, sqlite3 **db)
 {
 	if (sqlite3_open_v2(c->db, db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
@@ -205,9 +206,12 @@ static int open_conn(struct ck *c, sqlite3 **db)
 	sqlite3_busy_timeout(*db, c->timeout_ms);
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(*db, "PRAGMA journal_mode", -1, &st, NULL);
-	const char *jm = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
-									   : NULL;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	const char *jm = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	bool wal = jm && !strcmp(jm, "wal");
+	/* Locked: another process keeps SQLite's EXCLUSIVE lock (exclusive locking mode, or a rollback-mode writer). */
+	bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 	if (!jm)
 		ckpt_fmt(c->err, sizeof c->err, "SQLite cannot read '%s': %s", c->db, sqlite3_errmsg(*db));
 	else if (!wal)
@@ -215,11 +219,11 @@ static int open_conn(struct ck *c, sqlite3 **db)
 			 c->db, jm);
 	sqlite3_finalize(st);
 	if (!wal)
-		return -1;
+		return busy ? 1 : -1;
 	/* One read, so that the pager has the WAL and the -shm open. */
-	if (sqlite3_exec(*db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = sqlite3_exec(*db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL)) != SQLITE_OK) {
 		ckpt_fmt(c->err, sizeof c->err, "SQLite cannot read '%s': %s", c->db, sqlite3_errmsg(*db));
-		return -1;
+		return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? 1 : -1;
 	}
 	return 0;
 }
@@ -647,8 +651,11 @@ static int run(struct ck *c)
 		ckpt_fmt(c->err, sizeof c->err, "cannot open '%s': %s", c->db, strerror(errno));
 		return EXIT_NOINPUT;
 	}
-	if (open_conn(c, &c->a) || open_conn(c, &c->b))
-		return EXIT_ERRORS;
+	int oc = open_conn(c, &c->a);
+	if (!oc)
+		oc = open_conn(c, &c->b);
+	if (oc)
+		return oc > 0 ? EXIT_TEMPFAIL : EXIT_ERRORS;
 	c->shmfd = open(c->shmp, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (c->shmfd < 0) {
 		ckpt_fmt(c->err, sizeof c->err, "cannot open '%s' for writing: %s", c->shmp, strerror(errno));
@@ -772,6 +779,15 @@ int cmd_checkpoint(int argc, char **argv)
 	/* run() closed the connections on its normal path; an early return may leave them. */
 	sqlite3_close(c.b);
 	sqlite3_close(c.a);
+	if (status == EXIT_TEMPFAIL) {
+		/* Name who holds the locks (waldo's own are gone by now). */
+		char pids[512];
+		ckpt_lock_holders(c.dbfd, c.shmfd, pids, sizeof pids);
+		if (pids[0]) {
+			size_t k = strlen(c.err);
+			ckpt_fmt(c.err + k, sizeof c.err - k, "; in use by %s", pids);
+		}
+	}
 	if (c.dbfd >= 0)
 		close(c.dbfd);
 	if (c.shmfd >= 0)

@@ -26,7 +26,9 @@ static const char usage[] =
 	"nothing is written.\n"
 	"\n"
 	"  -o, --output OUT  write the repaired database to OUT (and OUT-wal when a\n"
-	"                    WAL remains); the inputs stay untouched\n"
+	"                    WAL remains); the inputs stay untouched; refused while\n"
+	"                    any process holds a lock on DB (copy it with waldo\n"
+	"                    backup and repair the copy)\n"
 	"  --in-place        repair DB itself: refused while any process holds a lock\n"
 	"                    on it; holds SQLite's locks meanwhile; first writes the\n"
 	"                    undo file DB.waldo-undo-TIMESTAMP (see waldo undo)\n"
@@ -271,7 +273,16 @@ int cmd_repair(int argc, char **argv)
 	lockx_init(&lk);
 	char dbpath[4096];
 	snprintf(dbpath, sizeof dbpath, "%s", path);
-	if (mode == M_IN_PLACE) {
+	if (mode != M_PLAN) {
+		/*
+		 * Both writing modes refuse a database in use.  In place, obviously; -o
+		 * because the files of a live database change while they are read (a
+		 * writer appends frames, a checkpoint rewrites pages, a new connection
+		 * truncates the -shm), and a repaired copy of a mix of states is worse
+		 * than none.  The locks taken next keep any SQLite connection out
+		 * until the files are read (-o: when the files can be opened for
+		 * writing, which the locks need; read-only evidence is read as it is).
+		 */
 		struct wf_set s;
 		if (wf_set_open(&s, path, NULL, NULL, err, sizeof err)) {
 			cmd_error("%s", err);
@@ -290,18 +301,25 @@ int cmd_repair(int argc, char **argv)
 			cmd_error("%s", err);
 			return EXIT_NOINPUT;
 		}
-		if (rc > 0) {
+		if (rc > 0 && mode == M_IN_PLACE) {
 			cmd_error("'%s' is in use by %s: refusing to change it (stop them, or repair a copy with -o)",
 				  dbpath, pids);
 			return EXIT_TEMPFAIL;
 		}
-		snprintf(shm, sizeof shm, "%s-shm", dbpath);
-		rc = lockx_take(&lk, dbpath, shm, err, sizeof err);
-		if (rc) {
-			cmd_error("%s%s", err, rc > 0 ? ": the database is in use" : "");
-			return rc > 0 ? EXIT_TEMPFAIL : EXIT_CANTCREAT;
+		if (rc > 0) {
+			cmd_error("'%s' is in use by %s: refusing to read it for a repaired copy while it may change "
+				  "(stop them, or take a consistent copy with 'waldo backup' and repair that)", dbpath, pids);
+			return EXIT_TEMPFAIL;
 		}
-		ro.locks = false;    /* our own locks would show up */
+		snprintf(shm, sizeof shm, "%s-shm", dbpath);
+		if (mode == M_IN_PLACE || access(dbpath, W_OK) == 0) {
+			rc = lockx_take(&lk, dbpath, shm, err, sizeof err);
+			if (rc > 0 || (rc < 0 && mode == M_IN_PLACE)) {
+				cmd_error("%s%s", err, rc > 0 ? ": the database is in use" : "");
+				return rc > 0 ? EXIT_TEMPFAIL : EXIT_CANTCREAT;
+			}
+			ro.locks = rc != 0;  /* our own locks would show up */
+		}
 	}
 
 	struct model m;

@@ -1,6 +1,7 @@
 /*
- * rio.h — every byte a writing command (repair, undo) puts on disk goes
- * through here, so that each write step can be counted and a crash can be
+ * rio.h — every byte a writing command (repair, undo, checkpoint,
+ * rollback, backup) puts on disk goes through here (but those libsqlite3
+ * writes itself), so that each write step can be counted and a crash can be
  * injected after any one of them; plus the SHA-256 and zlib streams the
  * undo file and the page-set file are made of.
  *
