@@ -38,7 +38,11 @@
  *
  * waldo classifies every whole frame (enum wal_frame_state), so frames past
  * the end — stale frames of an earlier generation, frames after a checksum
- * break — are shown for what they are.  See docs/format-wal.md.
+ * break — are shown for what they are.  See docs/format-wal.md.  Two limits
+ * (docs/limits.md): WAL_MAX_FRAMES frames, and a run of all-zero frame
+ * headers past the valid end (WAL_ZERO_RUN_*): a hole or a zeroed tail,
+ * never valid (page number 0), after which the walk reads nothing, so that
+ * a WAL made sparse to 1 TiB costs what its data costs.
  *
  * Speed: the checksum runs in eight vector lanes, and a WAL of more than
  * 64 MiB is summed by two threads, each half of the frames on one; both
@@ -350,6 +354,7 @@ int wal_parse_header(const uint8_t *p, size_t n, struct wal_header *h, struct wd
 
 /* Outcome of running SQLite's recovery loop over the frames. */
 struct chain {
+	uint32_t s[2];            /* the running checksum, carried from one range to the next */
 	uint32_t nvalid;          /* frames 1..nvalid pass */
 	uint32_t mx, npage;       /* last valid commit frame and its commit size */
 	uint32_t cksum_mx[2];     /* running checksum at mx ({0,0} when mx == 0) */
@@ -466,25 +471,74 @@ static void split_finish(struct split *sp)
 	sp->c = NULL;
 }
 
+/* A frame header of 24 zero bytes, in the file: never valid (page number 0),
+ * and what a hole or a zeroed tail reads as. */
+static bool frame_hdr_zero(const uint8_t *buf, uint32_t page_size, uint32_t i)
+{
+	static const uint8_t zero[WAL_FRAME_HDR_SIZE];
+	return !memcmp(buf + wal_frame_offset(page_size, (uint64_t)i + 1), zero, sizeof zero);
+}
+
+/* The same for a decoded record. */
+static bool frame_rec_zero(const struct wal_frame *f)
+{
+	return !(f->pgno | f->commit_size | f->salt1 | f->salt2 | f->cksum1 | f->cksum2);
+}
+
+uint32_t wal_zero_run_frames(uint32_t page_size)
+{
+	uint64_t n = WAL_ZERO_RUN_BYTES / ((uint64_t)page_size + WAL_FRAME_HDR_SIZE);
+	return n < WAL_ZERO_RUN_MIN ? WAL_ZERO_RUN_MIN : (uint32_t)n;
+}
+
+#define FRAMES_FIRST 4096u   /* records made before a walk that grows them */
+
+/* Records for frames 0..need-1 in w->frames, doubling the room `cap` up to
+ * `max` records.  False when memory runs out (w->frames is kept). */
+static bool frames_reserve(struct wal_walk *w, uint32_t *cap, uint32_t need, uint32_t max)
+{
+	if (need <= *cap)
+		return true;
+	uint64_t k = *cap ? 2ull * *cap : FRAMES_FIRST;
+	if (k < need)
+		k = need;
+	if (k > max)
+		k = max;
+	struct wal_frame *p = realloc(w->frames, (size_t)k * sizeof *p);
+	if (!p)
+		return false;
+	w->frames = p;
+	*cap = (uint32_t)k;
+	return true;
+}
+
+/* Start a chain from `seed` (the header's stored checksum). */
+static void chain_init(struct chain *c, const uint32_t seed[2])
+{
+	memset(c, 0, sizeof *c);
+	c->s[0] = seed[0];
+	c->s[1] = seed[1];
+	c->end = WAL_END_EOF;
+}
+
 /*
- * walIndexRecover's frame loop: frames 1..n in order from `seed`, stopping
- * at the first frame that fails walDecodeFrame.  `buf` holds every frame
- * (the caller derived n from the buffer length).  END_EOF when all pass.
- * Decodes each frame header into fr[] just before testing it, so the walk
- * reads the file once, front to back; returns how many it decoded (the
- * frames it tested), and the caller decodes the rest.  With `sp`, frames
- * sp->mid.. come decoded and pre-summed from the helper thread.
+ * walIndexRecover's frame loop over frames from+1..n (0-based from..n-1),
+ * continuing the chain in c (chain_init for frame 1), stopping at the first
+ * frame that fails walDecodeFrame; c->end stays END_EOF while all pass, so
+ * a caller may run the frames in ranges.  `buf` holds every frame (the
+ * caller derived n from the buffer length).  Decodes each frame header into
+ * fr[] just before testing it, so the walk reads the file once, front to
+ * back; returns the index past the last frame it decoded (the frames it
+ * tested), and the caller decodes the rest.  With `sp` (from 0 only),
+ * frames sp->mid.. come decoded and pre-summed from the helper thread.
  */
 static uint32_t chain_run(const uint8_t *buf, uint32_t page_size, const struct wal_header *h,
-			  struct wal_frame *fr, uint32_t n, const uint32_t seed[2], struct chain *c,
-			  struct split *sp)
+			  struct wal_frame *fr, uint32_t from, uint32_t n, struct chain *c, struct split *sp)
 {
-	uint32_t s[2] = { seed[0], seed[1] };
+	uint32_t s[2] = { c->s[0], c->s[1] };
 	const int big = h->big_endian_cksum;
 	const uint32_t mid = sp ? sp->mid : n;
-	memset(c, 0, sizeof *c);
-	c->end = WAL_END_EOF;
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = from; i < n; i++) {
 		struct wal_frame *f = &fr[i];
 		if (i < mid)
 			frame_decode(buf, page_size, i, f);
@@ -524,6 +578,8 @@ static uint32_t chain_run(const uint8_t *buf, uint32_t page_size, const struct w
 			c->cksum_mx[1] = s[1];
 		}
 	}
+	c->s[0] = s[0];
+	c->s[1] = s[1];
 	return n;
 }
 
@@ -712,47 +768,98 @@ int wal_walk(const uint8_t *buf, uint64_t len, uint32_t page_size_hint,
 		w->partial_bytes = (uint32_t)((len - WAL_HDR_SIZE) % sz_frame);
 		w->nframes = nwhole > WAL_MAX_FRAMES ? WAL_MAX_FRAMES : (uint32_t)nwhole;
 	}
-	if (w->nframes) {
-		w->frames = malloc((size_t)w->nframes * sizeof *w->frames);
-		if (!w->frames) {
-			wd_add(d, WD_WAL_LIMIT_EXCEEDED, WD_F_WAL, WAL_HDR_SIZE, WD_NONE, WD_NONE,
-			       "cannot allocate records for %u frames", w->nframes);
-			w->nframes = 0;
-			return WD_FATAL;
-		}
+	/*
+	 * Records.  A large WAL whose middle and last frame hold data is read
+	 * by two threads, with a record for every frame made up front; any
+	 * other WAL gets records as the walk reaches its frames, so that a
+	 * file whose size is mostly a hole or zeros costs what its data costs
+	 * (the walk stops at such a run below).
+	 */
+	const uint32_t n = w->nframes, ps = w->page_size;
+	uint32_t cap = 0;
+	bool nomem = false;
+	const bool dense = n >= 2 && !frame_hdr_zero(buf, ps, n / 2) && !frame_hdr_zero(buf, ps, n - 1);
+	const uint32_t nfirst = dense || n < FRAMES_FIRST ? n : FRAMES_FIRST;
+	w->nframes = 0;
+	if (n && !frames_reserve(w, &cap, nfirst, n)) {
+		wd_add(d, WD_WAL_LIMIT_EXCEEDED, WD_F_WAL, WAL_HDR_SIZE, WD_NONE, WD_NONE,
+		       "cannot allocate records for %u frames", nfirst);
+		return WD_FATAL;
 	}
 	/* SQLite reads frames only from a header it accepts and only when the
 	 * file is longer than the header (walIndexRecover: nSize > WAL_HDRSIZE). */
 	struct chain c = { .end = WAL_END_NO_HEADER }, shadow = { 0 };
-	bool have_shadow = false;
+	const bool run_chain = h->valid && len > WAL_HDR_SIZE;
+	const bool have_shadow = !run_chain && n;
 	uint32_t ndecoded = 0;
-	if ((h->valid && len > WAL_HDR_SIZE) || w->nframes) {
-		struct split sp;
-		struct split *spp = split_start(&sp, buf, w->page_size, h->big_endian_cksum, w->frames,
-						w->nframes) ? &sp : NULL;
+	if (run_chain || have_shadow) {
+		/* Without a valid header, forensics only: does the chain hold from
+		 * the checksum stored in the header?  Then the header was changed
+		 * after it was sealed. */
+		struct chain *cc = run_chain ? &c : &shadow;
 		const uint32_t seed[2] = { h->cksum1, h->cksum2 };
-		if (h->valid && len > WAL_HDR_SIZE) {
-			ndecoded = chain_run(buf, w->page_size, h, w->frames, w->nframes, seed, &c, spp);
-			if (c.end == WAL_END_EOF && nwhole > w->nframes)
-				c.end = WAL_END_LIMIT;
+		chain_init(cc, seed);
+		struct split sp;
+		if (dense && split_start(&sp, buf, ps, h->big_endian_cksum, w->frames, n)) {
+			ndecoded = chain_run(buf, ps, h, w->frames, 0, n, cc, &sp);
+			split_finish(&sp);
+			if (ndecoded < sp.mid)   /* the helper decoded the rest */
+				for (uint32_t i = ndecoded; i < sp.mid; i++)
+					frame_decode(buf, ps, i, &w->frames[i]);
+			ndecoded = n;
 		} else {
-			/* Forensics only: does the chain hold from the checksum stored
-			 * in the header?  Then the header was changed after it was
-			 * sealed. */
-			ndecoded = chain_run(buf, w->page_size, h, w->frames, w->nframes, seed, &shadow, spp);
-			have_shadow = true;
+			/* In ranges of the records there are; the chain carries over. */
+			for (uint32_t i = 0; i < n && cc->end == WAL_END_EOF;) {
+				if (i == cap && !frames_reserve(w, &cap, i + 1, n)) {
+					nomem = true;
+					break;
+				}
+				uint32_t to = cap < n ? cap : n;
+				ndecoded = chain_run(buf, ps, h, w->frames, i, to, cc, NULL);
+				i = to;
+			}
 		}
-		if (spp) {
-			split_finish(spp);
-			if (ndecoded < spp->mid)   /* the helper decoded the rest */
-				for (uint32_t i = ndecoded; i < spp->mid; i++)
-					frame_decode(buf, w->page_size, i, &w->frames[i]);
-			ndecoded = w->nframes;
+		if (run_chain && c.end == WAL_END_EOF && (nwhole > n || nomem))
+			c.end = WAL_END_LIMIT;
+	}
+	/*
+	 * Frames past the end of the chain: headers only, no checksum, up to
+	 * the first run of all-zero frame headers long enough to be a hole or
+	 * a zeroed tail (wal_zero_run_frames).  Such a header can never be
+	 * valid (page number 0), SQLite never reads past the first one, and a
+	 * sparse WAL of 1 TiB would otherwise cost 2^26 records.  The frame
+	 * that broke the chain keeps its record (report_break shows it).
+	 */
+	uint32_t nrec = nomem ? ndecoded : n, run = 0;
+	const struct chain *ce = run_chain ? &c : &shadow;
+	uint32_t from = ce->nvalid + (ce->end == WAL_END_CKSUM || ce->end == WAL_END_PGNO);
+	if (from > ndecoded)
+		from = ndecoded;
+	const uint32_t zrun = ps ? wal_zero_run_frames(ps) : 1;
+	for (uint32_t i = from; i < nrec; i++) {
+		if (i >= ndecoded) {
+			if (i >= cap && !frames_reserve(w, &cap, i + 1, n)) {
+				nomem = true;
+				nrec = i;
+				break;
+			}
+			frame_decode(buf, ps, i, &w->frames[i]);
+			ndecoded = i + 1;
+		}
+		if (!frame_rec_zero(&w->frames[i])) {
+			run = 0;
+		} else if (++run == zrun) {
+			nrec = i + 1 - zrun;
+			w->zero_from = nrec + 1;
+			break;
 		}
 	}
-	/* Frames past the end of the chain: headers only, no checksum. */
-	for (uint32_t i = ndecoded; i < w->nframes; i++)
-		frame_decode(buf, w->page_size, i, &w->frames[i]);
+	w->nframes = nrec;
+	w->nwhole = nwhole;
+	if (nomem)
+		wd_add(d, WD_WAL_LIMIT_EXCEEDED, WD_F_WAL, (int64_t)wal_frame_offset(ps, (uint64_t)nrec + 1),
+		       (int64_t)nrec + 1, WD_NONE, "cannot allocate records past frame %u: the frames after it are "
+		       "not read", nrec);
 	w->nvalid = c.nvalid;
 	w->mx_frame = c.mx;
 	w->npage = c.npage;
@@ -787,7 +894,14 @@ int wal_walk(const uint8_t *buf, uint64_t len, uint32_t page_size_hint,
 	if (len == WAL_HDR_SIZE)
 		wd_add(d, WD_WAL_EMPTY, WD_F_WAL, WAL_HDR_SIZE, WD_NONE, WD_NONE,
 		       "WAL holds only its 32-byte header, no frames");
-	if (nwhole > WAL_MAX_FRAMES)
+	if (w->zero_from)
+		wd_add_sev(d, WD_WAL_LIMIT_EXCEEDED, WD_WARNING, WD_F_WAL,
+			   (int64_t)wal_frame_offset(w->page_size, w->zero_from), w->zero_from, WD_NONE,
+			   "frames %u-%u have all-zero headers (a hole or a zeroed tail; SQLite never reads past "
+			   "the first): waldo stops there, %llu of %llu whole frames not read", w->zero_from,
+			   w->zero_from + zrun - 1, (unsigned long long)(nwhole - (w->zero_from - 1)),
+			   (unsigned long long)nwhole);
+	else if (nwhole > WAL_MAX_FRAMES)
 		wd_add(d, WD_WAL_LIMIT_EXCEEDED, WD_F_WAL,
 		       (int64_t)wal_frame_offset(w->page_size, (uint64_t)WAL_MAX_FRAMES + 1),
 		       (int64_t)WAL_MAX_FRAMES + 1, WD_NONE,

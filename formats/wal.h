@@ -17,6 +17,11 @@
 #define WAL_MAGIC 0x377f0682u           /* | 1 when checksum words are big-endian */
 #define WAL_VERSION 3007000u
 #define WAL_MAX_FRAMES (1u << 26)       /* documented limit: frames waldo indexes (docs/limits.md) */
+/* Past the valid end, a run of all-zero frame headers this long (at least
+ * WAL_ZERO_RUN_MIN frames and WAL_ZERO_RUN_BYTES of file) ends the walk: a
+ * hole or a zeroed tail (docs/limits.md). */
+#define WAL_ZERO_RUN_BYTES (4u << 20)
+#define WAL_ZERO_RUN_MIN 64u
 
 struct wal_header {
 	uint32_t magic, version, page_size, ckpt_seq, salt1, salt2, cksum1, cksum2;
@@ -65,7 +70,11 @@ struct wal_walk {
 	struct wal_header hdr;
 	uint64_t file_size;
 	uint32_t page_size;      /* frame geometry used (header's, or the hint) */
-	uint32_t nframes;        /* whole frames in the file (capped at WAL_MAX_FRAMES) */
+	uint32_t nframes;        /* frames with a record: the whole frames in the file, capped at
+				  * WAL_MAX_FRAMES and at zero_from - 1 */
+	uint64_t nwhole;         /* whole frames in the file (no cap) */
+	uint32_t zero_from;      /* first frame of the run of zero frame headers that ended the walk
+				  * (a hole or zeroed tail), 0 if none; frames from here on are not read */
 	uint32_t partial_bytes;  /* bytes of a trailing partial frame */
 	uint32_t nvalid;         /* frames 1..nvalid pass salt, page-number and checksum tests */
 	uint32_t mx_frame;       /* last valid commit frame (SQLite's mxFrame), 0 if none */
@@ -101,8 +110,10 @@ void wal_header_seal(uint8_t hdr[WAL_HDR_SIZE]);
 /*
  * Walk a whole WAL image of `len` bytes.  `page_size_hint` (0 for none) is
  * used to delimit frames only when the header's page size is unusable.
- * Classifies every whole frame, records the committed transactions and
- * appends WAL_EMPTY, WAL_UNCOMMITTED_TAIL, WAL_PARTIAL_FRAME,
+ * Classifies every whole frame up to WAL_MAX_FRAMES and up to a run of
+ * all-zero frame headers past the valid end (zero_from; WAL_LIMIT_EXCEEDED,
+ * a warning, says where), records the committed transactions and appends
+ * WAL_EMPTY, WAL_UNCOMMITTED_TAIL, WAL_PARTIAL_FRAME,
  * WAL_CHECKSUM_MISMATCH, WAL_FRAME_INVALID, WAL_STALE_FRAMES,
  * WAL_LIMIT_EXCEEDED as they apply.  The caller frees with wal_walk_free
  * (also after a failure).  Returns WD_OK/WD_WARN/WD_FATAL.
@@ -117,6 +128,9 @@ void wal_walk_free(struct wal_walk *w);
  * the page at frame + 24.  The caller guarantees 24 + page_size bytes.
  */
 void wal_frame_checksum(int big, const uint8_t *frame, uint32_t page_size, uint32_t s[2]);
+
+/* Frames in a run of zero frame headers that ends the walk, for this page size. */
+uint32_t wal_zero_run_frames(uint32_t page_size);
 
 /* A page size the WAL header may carry: power of two in 512..65536. */
 bool wal_page_size_ok(uint32_t sz);

@@ -51,6 +51,223 @@ static void check_wal_pairing(struct model *m)
 		       "the WAL's copy of page 1 (frame %u) %s than the database file has", f, what);
 }
 
+/* ---- lineage: can the database file be a state of this WAL? ------------
+ *
+ * A WAL generation starts from the database file as it then was (S0), and a
+ * checkpoint only moves the file forward along the WAL's commits, so a
+ * database file paired with its own WAL is some state S_b of it (b = 0
+ * while nothing was copied).  Three rules of SQLite's code give evidence
+ * that the file is no such state:
+ *
+ *  - size: a transaction changes the page count only by allocating pages
+ *    (allocateBtreePage) or truncating (autoVacuumCommit, incrVacuumStep,
+ *    VACUUM), and each rewrites the size field of page 1 (offset 28): a
+ *    commit whose size differs from the state before it always carries a
+ *    frame of page 1.  The WAL must keep this rule between its own commits
+ *    (otherwise a commit-size field is damaged: WAL_FRAME_INVALID, not a
+ *    pairing question); commit 1 is then judged against the file.  When
+ *    commit 1 leaves page 1 alone, its size is the size SQLite gave the
+ *    database when the generation began: the file's page count
+ *    (pagerPagecount) or, after a WAL restart within a process, the last
+ *    commit's size, which the file's trusted in-header size repeats.  A
+ *    commit 1 size equal to neither, while an intact -shm of this
+ *    generation says no checkpoint has started (nBackfill and
+ *    nBackfillAttempted 0, commit 1 indexed), cannot happen;
+ *  - extent: with commit 1 leaving page 1 alone, the file held no data past
+ *    the largest commit size M of the generation when it began, and
+ *    checkpoints write only pages up to a commit's size, extending the file
+ *    with zeros (SQLITE_FCNTL_SIZE_HINT).  A b-tree page past M (bytes
+ *    appended by some other tool would rarely look like one) cannot come
+ *    from this WAL or its starting state, unless a chunk size
+ *    (SQLITE_FCNTL_CHUNK_SIZE) rounded the file up and kept old pages in the
+ *    rounding: a file whose size a power-of-two chunk explains is not judged;
+ *  - schema cookie (offset 40): it only grows (sqlite3ChangeCookie adds 1 per
+ *    schema change), so no page 1 of the generation can hold a lower cookie
+ *    than the file's.  `PRAGMA schema_version = N` can lower it by hand:
+ *    this rule is a heuristic and its message says so.
+ *
+ * A -shm copied at another moment than the database, or a database file
+ * changed outside SQLite, gives the same evidence; hence "probable" in every
+ * message.  docs/limits.md lists the rules.
+ */
+
+#define LINEAGE_EXTENT_PAGES 1024u   /* pages past the largest size looked at for data */
+
+/* True when frames first..last (1-based, recorded) include one of page 1. */
+static bool txn_writes_page1(const struct wal_walk *w, const struct wal_txn *t)
+{
+	for (uint32_t f = t->first; f <= t->last && f <= w->nframes; f++)
+		if (w->frames[f - 1].pgno == 1)
+			return true;
+	return false;
+}
+
+/* The size rule between the WAL's own commits: every size change carries page 1. */
+static bool wal_sizes_follow_page1(const struct wal_walk *w)
+{
+	for (uint32_t k = 1; k < w->ntxn; k++)
+		if (w->txns[k].db_size != w->txns[k - 1].db_size && !txn_writes_page1(w, &w->txns[k]))
+			return false;
+	return true;
+}
+
+static bool frame_of_generation(const struct wal_walk *w, const struct wal_frame *f)
+{
+	return f->salt1 == w->hdr.salt1 && f->salt2 == w->hdr.salt2;
+}
+
+/* The largest commit size of any frame of this generation (valid or behind a break). */
+static uint32_t wal_max_commit_size(const struct wal_walk *w)
+{
+	uint32_t mx = 0;
+	for (uint32_t i = 0; i < w->nframes; i++)
+		if (frame_of_generation(w, &w->frames[i]) && w->frames[i].commit_size > mx)
+			mx = w->frames[i].commit_size;
+	return mx;
+}
+
+/* The first byte of a b-tree page that is not page 1 (btreeInitPage's flags). */
+static bool btree_page_type_ok(uint8_t t)
+{
+	return t == 2 || t == 5 || t == 10 || t == 13;
+}
+
+/*
+ * Could rounding `pages` pages up to a power-of-two chunk larger than a
+ * page (SQLITE_FCNTL_CHUNK_SIZE, unixTruncate / fcntlSizeHint) give a file
+ * of `size` bytes?  The largest such chunk dividing the size is the most
+ * permissive one.
+ */
+static bool chunk_explains(uint64_t size, uint64_t pages, uint32_t page_size)
+{
+	uint64_t c = size & -size;
+	return size && c >= 2ull * page_size && size - c < pages * page_size;
+}
+
+/* An intact -shm of this generation that has indexed commit 1 and says no checkpoint has started. */
+static bool shm_says_nothing_copied(const struct model *m)
+{
+	const struct shm_info *s = &m->shm;
+	return m->has_shm && s->hdr_ok && !s->foreign_endian && s->hdr[0].salt1 == m->wal.hdr.salt1 &&
+	       s->hdr[0].salt2 == m->wal.hdr.salt2 && s->hdr[0].mx_frame >= m->wal.txns[0].last &&
+	       s->n_backfill == 0 && s->n_backfill_attempted == 0;
+}
+
+/* Returns true when it reported. */
+static bool lineage_size(struct model *m, bool c1_keeps_size)
+{
+	const struct wal_walk *w = &m->wal;
+	const struct wal_txn *c1 = &w->txns[0];
+	const uint64_t fpages = (m->files.db.size + m->page_size - 1) / m->page_size;
+	if (!c1_keeps_size || !m->dbh.size_valid || c1->db_size == fpages || c1->db_size == m->dbh.db_size ||
+	    !shm_says_nothing_copied(m))
+		return false;
+	wd_add(&m->diags, WD_WAL_FOREIGN, WD_F_WAL, (int64_t)wal_frame_offset(w->page_size, c1->last) + 4,
+	       c1->last, WD_NONE,
+	       "commit 1 sets %u pages without writing page 1, the file has %llu and the -shm says none was "
+	       "checkpointed: not this WAL's starting state (probable mispairing)",
+	       c1->db_size, (unsigned long long)fpages);
+	return true;
+}
+
+static bool lineage_extent(struct model *m, bool c1_keeps_size)
+{
+	const struct wal_walk *w = &m->wal;
+	if (!c1_keeps_size)
+		return false;
+	const uint32_t ps = m->page_size, mx = wal_max_commit_size(w);
+	if (mx >= m->db_pages || chunk_explains(m->files.db.size, mx, ps))
+		return false;
+	uint64_t end = m->db_pages - mx > LINEAGE_EXTENT_PAGES ? (uint64_t)mx + LINEAGE_EXTENT_PAGES : m->db_pages;
+	for (uint64_t pg = (uint64_t)mx + 1; pg <= end; pg++) {
+		const uint8_t *p = model_db_page(m, (uint32_t)pg);
+		if (!p || !btree_page_type_ok(p[0]))
+			continue;
+		wd_add(&m->diags, WD_WAL_FOREIGN, WD_F_DB, (int64_t)(pg - 1) * ps, WD_NONE, (int64_t)pg,
+		       "page %llu of the database file is a b-tree page, but no commit of the WAL makes the "
+		       "database larger than %u pages: no state of this WAL (probable mispairing)",
+		       (unsigned long long)pg, mx);
+		return true;
+	}
+	return false;
+}
+
+static void lineage_cookie(struct model *m)
+{
+	const struct wal_walk *w = &m->wal;
+	uint32_t n;
+	const uint32_t *v = model_page_frames(m, 1, &n);
+	uint32_t best = 0, f1 = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct wal_frame *f = &w->frames[v[i] - 1];
+		const uint8_t *p = model_frame_page(m, v[i]);
+		if (!p || !frame_of_generation(w, f))
+			continue;
+		uint32_t c = rd_be32(p + 40);
+		if (!f1 || c >= best) {
+			best = c;
+			f1 = v[i];
+		}
+	}
+	uint32_t dc = rd_be32(m->files.db.data + 40);
+	if (f1 && best < dc)
+		wd_add(&m->diags, WD_WAL_FOREIGN, WD_F_WAL,
+		       (int64_t)wal_frame_offset(w->page_size, f1) + WAL_FRAME_HDR_SIZE + 40, f1, 1,
+		       "schema cookie %u of the WAL's page 1 (frame %u) is below the database file's %u: the WAL "
+		       "is older than the file or another database's (heuristic)", best, f1, dc);
+}
+
+static void check_wal_lineage(struct model *m)
+{
+	const struct wal_walk *w = &m->wal;
+	if (!m->wal_usable || !m->has_db || !m->db_ok || !w->ntxn || !w->frames || m->page_size < DBH_SIZE ||
+	    m->db_pages == 0 || m->files.db.size < DBH_SIZE)
+		return;
+	for (size_t i = 0; i < m->diags.n; i++)
+		if (m->diags.v[i].code == WD_WAL_FOREIGN)
+			return;              /* page 1 already names another database */
+	const bool c1_keeps_size = !txn_writes_page1(w, &w->txns[0]) && wal_sizes_follow_page1(w);
+	if (!lineage_size(m, c1_keeps_size) && !lineage_extent(m, c1_keeps_size))
+		lineage_cookie(m);
+}
+
+/*
+ * The walk stops at a run of zero frame headers (formats/wal.c) without
+ * knowing whether anything follows.  The file system does (SEEK_DATA): when
+ * nothing but holes follows the part of the run it read, nothing was left
+ * unread and the finding becomes information; else it names where data
+ * resumes.
+ */
+static void check_wal_hole(struct model *m)
+{
+	const struct wal_walk *w = &m->wal;
+	if (!m->has_wal || !w->zero_from || !w->page_size)
+		return;
+	uint64_t run_off = wal_frame_offset(w->page_size, w->zero_from);
+	uint64_t after = wal_frame_offset(w->page_size, (uint64_t)w->zero_from + wal_zero_run_frames(w->page_size));
+	uint64_t size = m->files.wal.size, data = wf_data_after(&m->files.wal, after);
+	if (after >= size || data == after)
+		return;                  /* unknown, or data right where the walk stopped reading */
+	for (size_t i = 0; i < m->diags.n; i++) {
+		struct wd_diag *g = &m->diags.v[i];
+		if (g->code != WD_WAL_LIMIT_EXCEEDED || g->file != WD_F_WAL || g->offset != (int64_t)run_off)
+			continue;
+		if (data >= size) {
+			g->sev = WD_INFO;
+			snprintf(g->msg, sizeof g->msg, "from frame %u (offset %llu) the WAL is zeros, and from offset "
+				 "%llu to its end (%llu bytes) a hole of the sparse file: nothing there for SQLite or waldo",
+				 w->zero_from, (unsigned long long)run_off, (unsigned long long)after,
+				 (unsigned long long)size);
+		} else {
+			snprintf(g->msg, sizeof g->msg, "from frame %u (offset %llu) the WAL is zeros; data resumes "
+				 "at offset %llu of %llu bytes, past a hole: waldo does not read it (SQLite never does)",
+				 w->zero_from, (unsigned long long)run_off, (unsigned long long)data,
+				 (unsigned long long)size);
+		}
+		return;
+	}
+}
+
 /*
  * Pages the structure walk covers: the last commit's size, or without WAL
  * commits the larger of the trusted in-header size and the file's extent,
@@ -362,6 +579,7 @@ void checks_run(struct model *m, const struct check_opts *o, struct check_result
 	memset(r, 0, sizeof *r);
 	r->integrity = -2;
 	check_wal_pairing(m);
+	check_wal_lineage(m);
 	struct sc_account acct;
 	memset(&acct, 0, sizeof acct);
 	bool have = check_structure(m, &acct);
@@ -377,4 +595,6 @@ void checks_run(struct model *m, const struct check_opts *o, struct check_result
 	resetrace_check(m);
 	if (o->sqlite)
 		check_sqlite(m, r);
+	check_wal_hole(m);
+	wf_set_check_changed(&m->files, &m->diags);
 }

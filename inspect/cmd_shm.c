@@ -272,7 +272,7 @@ static void print_text(const struct wf_set *fs, const struct shm_info *s, const 
 {
 	const uint8_t *p = fs->shm.data;
 	const uint64_t len = fs->shm.size;
-	out("wal-index of %s (%llu bytes)\n", fs->shm.path, (unsigned long long)len);
+	out("wal-index of %s (%llu bytes)\n", report_esc(fs->shm.path), (unsigned long long)len);
 	if (!s->has_header) {
 		out("  no header: the file is shorter than 136 bytes\n");
 		return;
@@ -284,7 +284,7 @@ static void print_text(const struct wf_set *fs, const struct shm_info *s, const 
 	print_ckpt(s, locks);
 	print_blocks(p, len, s);
 	if (w)
-		out("\nwal %s: %u valid frame%s, last commit at frame %u (%u pages)\n", fs->wal.path,
+		out("\nwal %s: %u valid frame%s, last commit at frame %u (%u pages)\n", report_esc(fs->wal.path),
 		    w->nvalid, w->nvalid == 1 ? "" : "s", w->mx_frame, w->npage);
 	else
 		out("\nno -wal: the index was not compared with a WAL\n");
@@ -452,9 +452,10 @@ int cmd_shm(int argc, char **argv)
 	}
 	if (!fs.shm.present) {
 		if (fs.shm.path)
-			cmd_error("cannot open '%s': no such file (no -shm for '%s')", fs.shm.path, path);
+			cmd_error("cannot open '%s': no such file (no -shm for '%s')", report_esc(fs.shm.path),
+				  report_esc(path));
 		else
-			cmd_error("no -shm for '%s' (give it with --shm FILE)", path);
+			cmd_error("no -shm for '%s' (give it with --shm FILE)", report_esc(path));
 		wf_set_close(&fs);
 		return EXIT_NOINPUT;
 	}
@@ -480,9 +481,11 @@ int cmd_shm(int argc, char **argv)
 	locks_probe(&fs, &locks);
 
 	if (json) {
+		wf_set_check_changed(&fs, &d);
 		print_json(&fs, &s, w, &locks, index, &d);
 	} else {
 		print_text(&fs, &s, w, &locks, index);
+		wf_set_check_changed(&fs, &d);   /* after the reads the text makes */
 		if (d.n) {
 			printf("\nfindings:\n");
 			report_text(stdout, &d, &fs);

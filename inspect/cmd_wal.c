@@ -128,7 +128,7 @@ static void print_header(const char *path, const uint8_t *p, const struct wal_wa
 {
 	const struct wal_header *h = &w->hdr;
 	char v[64];
-	printf("WAL header of %s (%llu bytes)\n", path, (unsigned long long)w->file_size);
+	printf("WAL header of %s (%llu bytes)\n", report_esc(path), (unsigned long long)w->file_size);
 	if (w->file_size < WAL_HDR_SIZE) {
 		printf("  shorter than the 32-byte header: SQLite treats the WAL as empty\n");
 		return;
@@ -435,9 +435,10 @@ static int open_inputs(struct wf_set *s, const char *path, const char *wal_path)
 	}
 	if (!s->wal.present) {
 		if (s->wal.path)
-			cmd_error("no WAL for '%s': cannot open '%s': %s", path, s->wal.path, strerror(ENOENT));
+			cmd_error("no WAL for '%s': cannot open '%s': %s", report_esc(path), report_esc(s->wal.path),
+				  strerror(ENOENT));
 		else
-			cmd_error("no WAL for '%s'", path);
+			cmd_error("no WAL for '%s'", report_esc(path));
 		wf_set_close(s);
 		return EXIT_NOINPUT;
 	}

@@ -4,16 +4,38 @@
  * Files are opened O_RDONLY|O_NONBLOCK|O_NOCTTY (a FIFO or a device must
  * not block us), checked with fstat to be regular files, and mapped with
  * mmap(PROT_READ, MAP_PRIVATE): large WALs are never copied to the heap.
+ *
+ * Files that shrink under us.  A MAP_PRIVATE mapping still shows the file:
+ * when another process truncates it (a checkpoint in TRUNCATE mode, a WAL
+ * reset, a copy tool), touching a page past the new end raises SIGBUS,
+ * whose default action ends the process.  Every mapping made here is
+ * registered in a small table (guards[]), and a SIGBUS handler, installed
+ * with the first mapping, looks the faulting address up: inside one of our
+ * mappings, it maps anonymous zero pages over the faulting page and the
+ * rest of that mapping (mmap MAP_FIXED: one system call, no further fault
+ * there), marks the mapping as cut and returns, so the read goes on and
+ * sees zeros, as a read past the end of a file would.  Any other SIGBUS
+ * goes to the handler that was there before ours, or ends the process as
+ * it would have.  wf_changed and wf_set_check_changed report it, with what
+ * fstat says moved, so that no command quietly mixes two versions of a
+ * file.  mmap is not on POSIX's list of async-signal-safe functions but is
+ * a plain system call on the systems we build for (Linux, the BSDs).
+ * Parsers (formats/) know nothing of this: they read bytes.
  */
 #include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "../formats/diag.h"
 
 #include "../formats/bytes.h"
 #include "../formats/journal.h"
@@ -22,6 +44,102 @@
 #include "../formats/dbheader.h"
 
 static const uint8_t empty_map[1];
+
+/* ---- SIGBUS guard ------------------------------------------------------ */
+
+#define WF_GUARDS 64          /* mappings guarded at once; more are mapped unguarded */
+
+static struct {
+	atomic_int used;          /* slot claimed (before start is set, after it is cleared) */
+	_Atomic uintptr_t start;  /* 0: nothing to look at */
+	_Atomic uintptr_t len;
+	atomic_int cut;           /* pages were replaced with zeros */
+} guards[WF_GUARDS];
+
+static struct sigaction guard_old;   /* the SIGBUS action before ours */
+static uintptr_t guard_page = 4096;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+/* What SIGBUS would have done without us: the previous handler, or the default action. */
+static void guard_pass_on(int sig, siginfo_t *si, void *uc)
+{
+	if ((guard_old.sa_flags & SA_SIGINFO) && guard_old.sa_sigaction) {
+		guard_old.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (!(guard_old.sa_flags & SA_SIGINFO) && guard_old.sa_handler != SIG_DFL &&
+	    guard_old.sa_handler != SIG_IGN) {
+		guard_old.sa_handler(sig);
+		return;
+	}
+	/* Blocked until we return: then the default action ends the process
+	 * (and a fault would recur at the same instruction anyway). */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	for (int i = 0; i < WF_GUARDS; i++) {
+		uintptr_t st = atomic_load(&guards[i].start), len = atomic_load(&guards[i].len);
+		if (!st || a < st || a - st >= len)
+			continue;
+		uintptr_t from = a & ~(guard_page - 1), to = (st + len + guard_page - 1) & ~(guard_page - 1);
+		void *m = mmap((void *)from, to - from, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			atomic_store(&guards[i].cut, 1);
+			errno = saved;
+			return;
+		}
+		break;
+	}
+	errno = saved;
+	guard_pass_on(sig, si, uc);
+}
+
+static void guard_install(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	if (ps > 0)
+		guard_page = (uintptr_t)ps;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = guard_on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &guard_old);
+}
+
+int wf_guard_add(const void *p, uint64_t len)
+{
+	pthread_once(&guard_once, guard_install);
+	for (int i = 0; i < WF_GUARDS; i++) {
+		int free_slot = 0;
+		if (!atomic_compare_exchange_strong(&guards[i].used, &free_slot, 1))
+			continue;
+		/* len before start: the handler never sees a slot with a stale length */
+		atomic_store(&guards[i].len, (uintptr_t)len);
+		atomic_store(&guards[i].cut, 0);
+		atomic_store(&guards[i].start, (uintptr_t)p);
+		return i + 1;
+	}
+	return 0;
+}
+
+void wf_guard_remove(int slot)
+{
+	if (slot > 0 && slot <= WF_GUARDS) {
+		atomic_store(&guards[slot - 1].start, 0);
+		atomic_store(&guards[slot - 1].used, 0);
+	}
+}
+
+bool wf_guard_cut(int slot)
+{
+	return slot > 0 && slot <= WF_GUARDS && atomic_load(&guards[slot - 1].cut);
+}
 
 int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen)
 {
@@ -66,6 +184,7 @@ int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen)
 			return -1;
 		}
 		f->data = m;
+		f->guard = wf_guard_add(m, f->size);
 	}
 	f->fd = fd;
 	f->present = true;
@@ -74,6 +193,7 @@ int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen)
 
 void wf_close(struct wf_file *f)
 {
+	wf_guard_remove(f->guard);
 	if (f->present && f->size && !f->borrowed)
 		munmap((void *)f->data, (size_t)f->size);
 	if (f->fd >= 0)
@@ -81,6 +201,62 @@ void wf_close(struct wf_file *f)
 	free(f->path);
 	memset(f, 0, sizeof *f);
 	f->fd = -1;
+}
+
+bool wf_changed(const struct wf_file *f, bool *cut, char *why, size_t n)
+{
+	struct stat now;
+	const char *w = NULL;
+	*cut = wf_guard_cut(f->guard);
+	if (!f->present || f->borrowed || f->fd < 0)
+		return false;
+	if (*cut)
+		w = "was cut short while it was read";
+	else if (fstat(f->fd, &now) < 0)
+		w = "can no longer be examined";
+	else if (now.st_size != f->st.st_size)
+		w = now.st_size < f->st.st_size ? "shrank while it was read" : "grew while it was read";
+	else if (now.st_mtim.tv_sec != f->st.st_mtim.tv_sec || now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec)
+		w = "was written while it was read";
+	else {
+		struct timespec ct = now.st_ctim;
+		if (stat(f->path, &now) < 0)
+			w = "was removed or renamed while it was read";
+		else if (now.st_ino != f->st.st_ino || now.st_dev != f->st.st_dev)
+			w = "was replaced by another file while it was read";
+		else if (ct.tv_sec != f->st.st_ctim.tv_sec || ct.tv_nsec != f->st.st_ctim.tv_nsec)
+			w = "changed status while it was read";
+	}
+	if (w && why && n)
+		snprintf(why, n, "%s", w);
+	return w != NULL;
+}
+
+void wf_set_check_changed(const struct wf_set *s, struct wd_diags *d)
+{
+	const struct wf_file *v[] = { &s->db, &s->wal, &s->shm, &s->journal };
+	const enum wd_file kind[] = { WD_F_DB, WD_F_WAL, WD_F_SHM, WD_F_JOURNAL };
+	static const char *const name[] = { "database file", "WAL", "-shm", "journal" };
+	for (int i = 0; i < 4; i++) {
+		char why[64];
+		bool cut;
+		if (!wf_changed(v[i], &cut, why, sizeof why))
+			continue;
+		wd_add_sev(d, WD_INPUT_CHANGED, cut ? WD_ERROR : WD_WARNING, kind[i], WD_NONE, WD_NONE, WD_NONE,
+			   "the %s %s%s: an inconsistent snapshot, results may mix states; re-run or inspect a "
+			   "backup copy", name[i], why,
+			   cut ? " (pages past its new end read as zeros)" : "");
+	}
+}
+
+uint64_t wf_data_after(const struct wf_file *f, uint64_t off)
+{
+	if (!f->present || f->borrowed || f->fd < 0 || off >= f->size)
+		return off;
+	off_t r = lseek(f->fd, (off_t)off, SEEK_DATA);
+	if (r >= 0)
+		return (uint64_t)r;
+	return errno == ENXIO ? f->size : off;
 }
 
 static bool ends_with(const char *s, const char *suffix)

@@ -1,6 +1,13 @@
 /*
  * files.h — find and map a database's files read-only: the database, its
  * -wal, -shm and -journal.  Nothing here ever opens a file for writing.
+ *
+ * A mapped file that another process cuts short while it is read would
+ * raise SIGBUS on the pages past its new end.  files.c catches that for its
+ * own mappings: the pages from the faulting one to the end of the mapping
+ * become zeros, the file is marked as changed, and the program goes on;
+ * wf_set_check_changed turns that (and a size, time or inode that moved
+ * since the open) into an INPUT_CHANGED finding.
  */
 #ifndef WALDO_FILES_H
 #define WALDO_FILES_H
@@ -20,6 +27,7 @@ struct wf_file {
 	struct stat st;
 	int fd;
 	bool borrowed;          /* data belongs to the caller (wf_set_from_mem): never unmapped */
+	int guard;              /* slot of the SIGBUS guard + 1, 0 when not guarded */
 };
 
 struct wf_set {
@@ -34,6 +42,41 @@ struct wf_set {
  */
 int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen);
 void wf_close(struct wf_file *f);
+
+/*
+ * The SIGBUS guard for a read-only mapping [p, p + len) made elsewhere (the
+ * mappings of wf_open are guarded already): wf_guard_add returns a slot
+ * (> 0), or 0 when all WF_GUARDS slots are taken (the mapping is then not
+ * guarded); wf_guard_remove before munmap; wf_guard_cut tells whether pages
+ * of it were replaced with zeros.  Installs the handler on first use.
+ */
+int wf_guard_add(const void *p, uint64_t len);
+void wf_guard_remove(int slot);
+bool wf_guard_cut(int slot);
+
+/*
+ * Did f change since it was opened?  True when pages of its mapping had to
+ * be replaced with zeros (the file was cut short under it: *cut set), or
+ * when its size, modification or status-change time moved, or its path now
+ * names another file or nothing; `why` (may be NULL) says what in a few
+ * words.  False for buffers (wf_set_from_mem).
+ */
+bool wf_changed(const struct wf_file *f, bool *cut, char *why, size_t n);
+
+/*
+ * Append an INPUT_CHANGED finding for each file of s that changed while it
+ * was read (wf_changed): a warning, an error when bytes were read as zeros
+ * because the file was cut short.  Call it when the work on s is done.
+ */
+struct wd_diags;
+void wf_set_check_changed(const struct wf_set *s, struct wd_diags *d);
+
+/*
+ * The offset of the first byte of data at or after `off` (SEEK_DATA): a hole
+ * reads as zeros without being stored.  f->size when nothing but holes
+ * follow; `off` itself when the file system cannot tell (or f is a buffer).
+ */
+uint64_t wf_data_after(const struct wf_file *f, uint64_t off);
 
 /* Recognise a file by content (and by name suffix only for an ambiguous -shm). */
 enum wf_kind wf_sniff(const uint8_t *p, uint64_t n, const char *name);

@@ -775,6 +775,7 @@ static bool load_plain(struct scan_ctx *c, struct group *g, int slot, const char
 
 struct reader {
 	size_t (*fn)(void *arg, uint8_t *out, size_t n);
+	uint64_t (*skip)(void *arg, uint64_t n);   /* NULL: the rest is left to the caller */
 	void *arg;
 };
 
@@ -786,6 +787,11 @@ static size_t stream_fn(void *arg, uint8_t *out, size_t n)
 static size_t tar_fn(void *arg, uint8_t *out, size_t n)
 {
 	return sa_tar_read(arg, out, n);
+}
+
+static uint64_t tar_skip_fn(void *arg, uint64_t n)
+{
+	return sa_tar_skip(arg, n);
 }
 
 /*
@@ -880,7 +886,7 @@ static void load_gz(struct scan_ctx *c, struct group *g, int slot, const char *p
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
 	if (sa_stream_open(&s, fd, esc, c->o->max_ratio, &d) == 0) {
-		struct reader rd = { stream_fn, &s };
+		struct reader rd = { stream_fn, NULL, &s };
 		int rc = slurp(c, NULL, rd, NULL, 0, gzip_size_hint(fd), c->o->max_member, f);
 		if (rc == 1)
 			wd_add(&d, WD_ARCHIVE_LIMIT, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
@@ -1395,9 +1401,11 @@ static bool name_ends(const char *s, const char *sfx)
 
 /*
  * One regular member (or the one file of a gzip): its first bytes are in
- * head; the rest comes from rd.  size is UINT64_MAX when unknown.
+ * head; the rest comes from rd.  size is UINT64_MAX when unknown; avail is
+ * how many of its bytes the archive holds when the reader knows it is fewer
+ * (a plain tar too short for the size field), else size.
  */
-static void on_file(struct areader *r, const char *name, uint64_t size, struct reader rd,
+static void on_file(struct areader *r, const char *name, uint64_t size, uint64_t avail, struct reader rd,
 		    const uint8_t *head, size_t nhead, bool truncated_head)
 {
 	struct scan_ctx *c = r->c;
@@ -1439,9 +1447,23 @@ static void on_file(struct areader *r, const char *name, uint64_t size, struct r
 	f.fd = -1;
 	struct wd_diags d = { 0 };
 	bool over = false;
-	if (size != UINT64_MAX && size > c->o->max_member) {
-		over = true;
+	uint64_t declared = size;
+	uint64_t have = size < avail ? size : avail;
+	if (size != UINT64_MAX && have > c->o->max_member) {
+		/* Skipped here rather than by the reader, so that a member whose
+		 * size passes the end of a compressed stream is reported as cut
+		 * short (what it is), not as over the cap. */
+		uint64_t got = nhead;
+		if (rd.skip && !truncated_head)
+			got += rd.skip(rd.arg, have - nhead);
+		if (got < size && got <= c->o->max_member)
+			wd_add(&d, WD_ARCHIVE_CORRUPT, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
+			       "member '%s' declares %llu bytes, the archive holds %llu: not analysed",
+			       scan_esc(name, esc, sizeof esc), (unsigned long long)size, (unsigned long long)got);
+		else
+			over = true;
 	} else if (size != UINT64_MAX) {
+		size = have;
 		reserve(c, r, size);
 		f.reserved = size;
 		f.data = size ? malloc((size_t)size) : (uint8_t *)empty_byte;
@@ -1460,10 +1482,14 @@ static void on_file(struct areader *r, const char *name, uint64_t size, struct r
 			if (k < want)
 				break;
 		}
-		if (got < size)
+		if (have < declared && got == have)
+			wd_add(&d, WD_ARCHIVE_CORRUPT, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
+			       "member '%s' declares %llu bytes, the archive holds %llu: analysed as it is",
+			       scan_esc(name, esc, sizeof esc), (unsigned long long)declared, (unsigned long long)got);
+		else if (got < declared)
 			wd_add(&d, WD_ARCHIVE_CORRUPT, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
 			       "member '%s' is cut short: %llu of %llu bytes in the archive",
-			       scan_esc(name, esc, sizeof esc), (unsigned long long)got, (unsigned long long)size);
+			       scan_esc(name, esc, sizeof esc), (unsigned long long)got, (unsigned long long)declared);
 		f.size = got;
 		f.present = true;
 	} else {
@@ -1685,10 +1711,11 @@ static void on_entry(struct areader *r, struct sa_tar *t, const struct sa_entry 
 		break;
 	}
 	uint8_t head[SA_BLOCK];
-	size_t want = e->size < SA_BLOCK ? (size_t)e->size : SA_BLOCK;
+	uint64_t have = e->size < e->avail ? e->size : e->avail;
+	size_t want = have < SA_BLOCK ? (size_t)have : SA_BLOCK;
 	size_t nh = sa_tar_read(t, head, want);
-	struct reader rd = { tar_fn, t };
-	on_file(r, name, e->size, rd, head, nh, nh < want);
+	struct reader rd = { tar_fn, tar_skip_fn, t };
+	on_file(r, name, e->size, e->avail, rd, head, nh, nh < want);
 }
 
 static void run_archive(struct scan_ctx *c, struct unit *u)
@@ -1746,8 +1773,8 @@ static void run_archive(struct scan_ctx *c, struct unit *u)
 			if (name) {
 				if (name_ends(name, ".gz"))
 					name[strlen(name) - 3] = '\0';
-				struct reader rd = { stream_fn, &s };
-				on_file(r, name, UINT64_MAX, rd, head, nh, false);
+				struct reader rd = { stream_fn, NULL, &s };
+				on_file(r, name, UINT64_MAX, UINT64_MAX, rd, head, nh, false);
 				free(name);
 			}
 			sa_stream_skip(&s, UINT64_MAX);

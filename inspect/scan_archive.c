@@ -47,6 +47,19 @@
  * the reader skips block by block to the next valid header (tar
  * "Skipping to next header"); after the end marker a valid header starts a
  * concatenated archive (tar -i), anything else is trailing garbage.
+ *
+ * A size field is never trusted to size anything.  When the archive ends
+ * inside the data a header declares (a member, a GNU long-name record, a
+ * PAX header), that is ARCHIVE_CORRUPT "truncated/corrupt tar at offset X"
+ * with the header's offset, found where the data runs out.  In a plain
+ * file the reader knows earlier: a size larger than what the file still
+ * holds is damage or a cut, and the data is taken to end at the next valid
+ * header after it (data_extent), so that the members behind a damaged size
+ * field are still read.
+ *
+ * The byte source is a file descriptor (read, lseek, pread) or, for the
+ * fuzz target, a buffer in memory behaving as a regular file of that
+ * content (sa_stream_open_mem); nothing else differs.
  */
 #include "scan_archive.h"
 
@@ -81,19 +94,13 @@ static bool is_gzip_magic(const uint8_t *p)
 
 /* ---------------------------------------------------------------- stream */
 
-int sa_stream_open(struct sa_stream *s, int fd, const char *name, uint64_t max_ratio,
-		   struct wd_diags *diags)
+static int stream_init(struct sa_stream *s, const char *name, uint64_t max_ratio,
+		       struct wd_diags *diags)
 {
-	memset(s, 0, sizeof *s);
-	s->fd = fd;
 	s->name = name;
 	s->diags = diags;
 	s->max_ratio = max_ratio;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		s->file_size = (uint64_t)st.st_size;
-		s->seekable = true;
-	}
+	s->ratio_floor = SA_RATIO_FLOOR;
 	s->buf = malloc(SA_BUF_SIZE);
 	if (!s->buf) {
 		wd_add(diags, WD_SCAN_INPUT_UNREADABLE, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
@@ -102,6 +109,62 @@ int sa_stream_open(struct sa_stream *s, int fd, const char *name, uint64_t max_r
 		return -1;
 	}
 	return 0;
+}
+
+int sa_stream_open(struct sa_stream *s, int fd, const char *name, uint64_t max_ratio,
+		   struct wd_diags *diags)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = fd;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		s->file_size = (uint64_t)st.st_size;
+		s->seekable = true;
+	}
+	return stream_init(s, name, max_ratio, diags);
+}
+
+int sa_stream_open_mem(struct sa_stream *s, const uint8_t *data, size_t size, const char *name,
+		       uint64_t max_ratio, struct wd_diags *diags)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+	s->mem = data;
+	s->mem_size = size;
+	s->file_size = size;
+	s->seekable = true;
+	return stream_init(s, name, max_ratio, diags);
+}
+
+/* The source's read(2), lseek(2) and pread(2): the file, or the memory of a memory stream. */
+static ssize_t src_read(struct sa_stream *s, uint8_t *dst, size_t n)
+{
+	if (s->fd >= 0)
+		return read(s->fd, dst, n);
+	size_t k = s->mem_size - s->mem_pos < n ? s->mem_size - s->mem_pos : n;
+	if (k)
+		memcpy(dst, s->mem + s->mem_pos, k);
+	s->mem_pos += k;
+	return (ssize_t)k;
+}
+
+static bool src_seek(struct sa_stream *s, uint64_t off)
+{
+	if (s->fd >= 0)
+		return lseek(s->fd, (off_t)off, SEEK_SET) >= 0;
+	s->mem_pos = off < s->mem_size ? (size_t)off : s->mem_size;
+	return true;
+}
+
+static ssize_t src_pread(struct sa_stream *s, uint8_t *dst, size_t n, uint64_t off)
+{
+	if (s->fd >= 0)
+		return pread(s->fd, dst, n, (off_t)off);
+	if (off >= s->mem_size)
+		return 0;
+	size_t k = s->mem_size - (size_t)off < n ? s->mem_size - (size_t)off : n;
+	memcpy(dst, s->mem + off, k);
+	return (ssize_t)k;
 }
 
 void sa_stream_close(struct sa_stream *s)
@@ -141,7 +204,7 @@ static long ensure(struct sa_stream *s, size_t want)
 		s->pos = 0;
 	}
 	while (s->len < want && !s->in_eof) {
-		ssize_t k = read(s->fd, s->buf + s->len, SA_BUF_SIZE - s->len);
+		ssize_t k = src_read(s, s->buf + s->len, SA_BUF_SIZE - s->len);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -176,7 +239,7 @@ static void report_trailing(struct sa_stream *s)
 static bool ratio_exceeded(struct sa_stream *s)
 {
 	uint64_t in = sa_stream_in_offset(s);
-	if (!s->max_ratio || s->out_bytes <= SA_RATIO_FLOOR)
+	if (!s->max_ratio || s->out_bytes <= s->ratio_floor)
 		return false;
 	if (in && s->out_bytes / in <= s->max_ratio)
 		return false;
@@ -284,7 +347,7 @@ static size_t plain_read(struct sa_stream *s, uint8_t *out, size_t n)
 			/* Large reads bypass the buffer. */
 			s->buf_off += s->len;
 			s->len = s->pos = 0;
-			ssize_t k = read(s->fd, out + got, n - got);
+			ssize_t k = src_read(s, out + got, n - got);
 			if (k < 0) {
 				if (errno == EINTR)
 					continue;
@@ -343,7 +406,7 @@ uint64_t sa_stream_skip(struct sa_stream *s, uint64_t n)
 		if (rest && !s->done) {
 			uint64_t avail = s->file_size > here ? s->file_size - here : 0;
 			uint64_t step = rest < avail ? rest : avail;
-			if (step && lseek(s->fd, (off_t)(here + step), SEEK_SET) >= 0) {
+			if (step && src_seek(s, here + step)) {
 				s->buf_off = here + step;
 				s->len = s->pos = 0;
 				done += step;
@@ -491,25 +554,137 @@ static size_t read_block(struct sa_tar *t, uint8_t *b)
 	return k;
 }
 
-/*
- * Read a member's data of `size` bytes (plus padding) into dst, keeping at
- * most cap bytes (NUL-terminated); the rest is skipped.  Returns false when
- * the archive ended inside it.  *cut is set when bytes were dropped.
- */
-static bool read_small(struct sa_tar *t, uint64_t size, char *dst, size_t cap, bool *cut)
+/* Padding after `size` data bytes, to the next block. */
+static uint64_t tar_pad(uint64_t size)
 {
-	uint64_t keep = size < cap ? size : cap;
+	return (SA_BLOCK - size % SA_BLOCK) % SA_BLOCK;
+}
+
+/*
+ * The archive ended inside the data (got of declared bytes) or the padding
+ * of what the header at hdr_off describes.  Not repeated when the stream
+ * itself failed or hit the ratio cap: that was reported, with the
+ * compressed offset, and is the cause.
+ */
+static void tar_cut(struct sa_tar *t, uint64_t hdr_off, const char *what, uint64_t declared, uint64_t got)
+{
+	t->truncated = true;
+	if (t->s->failed || t->s->limited)
+		return;
+	if (got >= declared)
+		wd_add_sev(t->diags, WD_ARCHIVE_CORRUPT, WD_WARNING, WD_F_NONE, (int64_t)t->pos, WD_NONE, WD_NONE,
+			   "'%s': the archive ends at offset %llu in the padding after %s (header at offset %llu), "
+			   "without its end-of-archive blocks", t->name, (unsigned long long)t->pos, what,
+			   (unsigned long long)hdr_off);
+	else
+		wd_add(t->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)hdr_off, WD_NONE, WD_NONE,
+		       "'%s': truncated/corrupt tar at offset %llu: %s declares %llu bytes, the archive ends "
+		       "after %llu of them", t->name, (unsigned long long)hdr_off, what,
+		       (unsigned long long)declared, (unsigned long long)got);
+}
+
+/* The current member's data ended early (read or skipped). */
+static void member_cut(struct sa_tar *t)
+{
+	t->truncated = true;
+	if (t->cur_told)
+		return;
+	t->cur_told = true;
+	tar_cut(t, t->cur_off, t->cur_what, t->cur_size, t->cur_size - t->left);
+}
+
+/*
+ * First offset in [from, end) of a block that is a valid tar header, at a
+ * multiple of SA_BLOCK from `from`; UINT64_MAX when there is none.  Reads
+ * with pread, so the stream's position does not move.
+ */
+static uint64_t find_next_header(struct sa_stream *s, uint64_t from, uint64_t end)
+{
+	uint8_t buf[32 * SA_BLOCK];
+	struct sa_tar_hdr h;
+	uint64_t off = from;
+	while (end > off && end - off >= SA_BLOCK) {
+		uint64_t span = (end - off) / SA_BLOCK * SA_BLOCK;
+		size_t want = span < sizeof buf ? (size_t)span : sizeof buf;
+		ssize_t k = src_pread(s, buf, want, off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < SA_BLOCK)
+			return UINT64_MAX;
+		for (size_t i = 0; i + SA_BLOCK <= (size_t)k; i += SA_BLOCK)
+			if (sa_tar_parse_header(buf + i, &h) == SA_HDR_OK)
+				return off + i;
+		off += (uint64_t)k / SA_BLOCK * SA_BLOCK;
+	}
+	return UINT64_MAX;
+}
+
+/*
+ * How many bytes after the header at hdr_off to take as its data, for a
+ * header declaring `size`.  *avail is set to how many of them the archive
+ * holds.  Normally both are `size`.  In a plain file whose remaining bytes
+ * cannot hold `size`, the size field is damaged or the file was cut: the
+ * data is then taken to end at the next valid header (reported, with the
+ * resynchronisation point), or, when there is none, *avail is what the
+ * file still holds and the cut is reported where the data runs out.  A
+ * compressed stream does not know what remains: its cut is found when the
+ * data runs out.
+ */
+static uint64_t data_extent(struct sa_tar *t, uint64_t hdr_off, uint64_t size, const char *what,
+			    uint64_t *avail)
+{
+	struct sa_stream *s = t->s;
+	*avail = size;
+	if (s->gzip || !s->seekable || !size)
+		return size;
+	uint64_t start = sa_stream_in_offset(s);
+	if (start > s->file_size)
+		return size;             /* the file grew since fstat: its size says nothing */
+	uint64_t remain = s->file_size - start;
+	if (size <= remain)
+		return size;
+	uint64_t next = find_next_header(s, start, s->file_size);
+	if (next == UINT64_MAX) {
+		*avail = remain;
+		return size;
+	}
+	*avail = next - start;
+	wd_add(t->diags, WD_ARCHIVE_CORRUPT, WD_F_NONE, (int64_t)hdr_off, WD_NONE, WD_NONE,
+	       "'%s': truncated/corrupt tar at offset %llu: %s declares %llu bytes, %llu remain; "
+	       "resync at the next header, offset %llu", t->name, (unsigned long long)hdr_off,
+	       what, (unsigned long long)size, (unsigned long long)remain, (unsigned long long)next);
+	return next - start;
+}
+
+/*
+ * Read the data of the record at hdr_off (declared bytes, of which extent
+ * are taken, see data_extent) into dst, keeping at most cap bytes
+ * (NUL-terminated); the rest and the padding are skipped.  Returns false
+ * when the archive ended inside it (reported).  *cut is set when bytes were
+ * dropped.
+ */
+static bool read_small(struct sa_tar *t, uint64_t hdr_off, const char *what, uint64_t declared,
+		       uint64_t extent, char *dst, size_t cap, bool *cut)
+{
+	uint64_t keep = extent < cap ? extent : cap;
 	size_t k = sa_stream_read(t->s, (uint8_t *)dst, (size_t)keep);
 	t->pos += k;
 	dst[k] = '\0';
-	if (k < keep)
+	if (k < keep) {
+		tar_cut(t, hdr_off, what, declared, k);
 		return false;
-	if (size > keep && cut)
+	}
+	if (extent > keep && cut)
 		*cut = true;
-	uint64_t rest = size - keep + (SA_BLOCK - size % SA_BLOCK) % SA_BLOCK;
+	uint64_t data_rest = extent - keep;
+	uint64_t rest = data_rest + (extent < declared ? 0 : tar_pad(declared));
 	uint64_t sk = sa_stream_skip(t->s, rest);
 	t->pos += sk;
-	return sk == rest;
+	if (sk < rest) {
+		tar_cut(t, hdr_off, what, declared, keep + (sk < data_rest ? sk : data_rest));
+		return false;
+	}
+	return true;
 }
 
 static void copy_name(char *dst, const char *src, size_t n, bool *cut)
@@ -602,13 +777,17 @@ int sa_tar_next(struct sa_tar *t, struct sa_entry *e)
 	if (t->finished)
 		return 0;
 	if (t->left + t->pad) {
-		uint64_t want = t->left + t->pad;
+		uint64_t left = t->left, want = t->left + t->pad;
 		uint64_t k = sa_stream_skip(t->s, want);
 		t->pos += k;
-		if (k < t->left)
-			t->truncated = true;
 		t->left = t->pad = 0;
 		if (k < want) {
+			if (!t->cur_told) {
+				t->left = k < left ? left - k : 0;
+				member_cut(t);
+				t->left = 0;
+			}
+			t->truncated = true;
 			t->finished = true;
 			return 0;
 		}
@@ -666,12 +845,14 @@ int sa_tar_next(struct sa_tar *t, struct sa_entry *e)
 		t->zeros = 0;
 		t->ended = false;        /* a header after the end marker: a concatenated archive */
 		t->headers++;
-		uint64_t pad = (SA_BLOCK - h.size % SA_BLOCK) % SA_BLOCK;
+		uint64_t extent, avail;
 		switch (h.typeflag) {
 		case 'L':
 		case 'K': {
+			const char *what = h.typeflag == 'L' ? "a GNU long-name record" : "a GNU long-link record";
 			char *dst = h.typeflag == 'L' ? t->long_name : t->long_link;
-			if (!read_small(t, h.size, dst, SA_NAME_MAX, &t->cut)) {
+			extent = data_extent(t, off, h.size, what, &avail);
+			if (!read_small(t, off, what, h.size, extent, dst, SA_NAME_MAX, &t->cut)) {
 				t->finished = true;
 				return 0;
 			}
@@ -679,35 +860,40 @@ int sa_tar_next(struct sa_tar *t, struct sa_entry *e)
 			continue;
 		}
 		case 'x':
-		case 'g':
-			if (h.typeflag == 'g' || h.size > SA_PAX_MAX) {
+		case 'g': {
+			const char *what = h.typeflag == 'x' ? "a PAX extended header" : "a PAX global header";
+			extent = data_extent(t, off, h.size, what, &avail);
+			if (h.typeflag == 'g' || extent > SA_PAX_MAX) {
 				if (h.typeflag == 'x')
 					wd_add(t->diags, WD_ARCHIVE_LIMIT, WD_F_NONE, (int64_t)off, WD_NONE, WD_NONE,
 					       "'%s': PAX extended header at offset %llu is %llu bytes (cap %u); ignored",
-					       t->name, (unsigned long long)off, (unsigned long long)h.size, SA_PAX_MAX);
-				uint64_t sk = sa_stream_skip(t->s, h.size + pad);
+					       t->name, (unsigned long long)off, (unsigned long long)extent, SA_PAX_MAX);
+				uint64_t want = extent + (extent < h.size ? 0 : tar_pad(h.size));
+				uint64_t sk = sa_stream_skip(t->s, want);
 				t->pos += sk;
-				if (sk < h.size + pad) {
-					t->finished = true;
-					return 0;
-				}
-				continue;
-			} else {
-				char *pax = malloc((size_t)h.size + 1);
-				if (!pax) {
-					t->finished = true;
-					return 0;
-				}
-				bool ok = read_small(t, h.size, pax, (size_t)h.size, NULL);
-				if (ok)
-					parse_pax(t, pax, (size_t)h.size, off);
-				free(pax);
-				if (!ok) {
+				if (sk < want) {
+					tar_cut(t, off, what, h.size, sk < extent ? sk : extent);
 					t->finished = true;
 					return 0;
 				}
 				continue;
 			}
+			/* extent <= SA_PAX_MAX: a bounded allocation */
+			char *pax = malloc((size_t)extent + 1);
+			if (!pax) {
+				t->finished = true;
+				return 0;
+			}
+			bool ok = read_small(t, off, what, h.size, extent, pax, (size_t)extent, NULL);
+			if (ok)
+				parse_pax(t, pax, (size_t)extent, off);
+			free(pax);
+			if (!ok) {
+				t->finished = true;
+				return 0;
+			}
+			continue;
+		}
 		default:
 			break;
 		}
@@ -733,9 +919,17 @@ int sa_tar_next(struct sa_tar *t, struct sa_entry *e)
 		}
 		/* The data that follows is what the header's size (or PAX size) says,
 		 * except for the types whose size tar ignores. */
+		char esc[64];
+		snprintf(t->cur_what, sizeof t->cur_what, "member '%s'",
+			 sa_escape(t->ename, strlen(t->ename), esc, sizeof esc, false));
+		extent = data_extent(t, off, size, t->cur_what, &avail);
 		e->size = size;
-		t->left = size;
-		t->pad = (SA_BLOCK - size % SA_BLOCK) % SA_BLOCK;
+		e->avail = avail;
+		t->left = extent;
+		t->pad = extent < size ? 0 : tar_pad(size);
+		t->cur_off = off;
+		t->cur_size = size;
+		t->cur_told = extent < size;     /* the resynchronisation was reported */
 		clear_pending(t);
 		return 1;
 	}
@@ -749,7 +943,19 @@ size_t sa_tar_read(struct sa_tar *t, uint8_t *out, size_t n)
 	t->pos += k;
 	t->left -= k;
 	if (k < n)
-		t->truncated = true;
+		member_cut(t);
+	return k;
+}
+
+uint64_t sa_tar_skip(struct sa_tar *t, uint64_t n)
+{
+	if (n > t->left)
+		n = t->left;
+	uint64_t k = sa_stream_skip(t->s, n);
+	t->pos += k;
+	t->left -= k;
+	if (k < n)
+		member_cut(t);
 	return k;
 }
 

@@ -29,10 +29,13 @@
 
 /* A byte source: a plain file, or the concatenated members of a gzip file. */
 struct sa_stream {
-	int fd;
+	int fd;                  /* -1 for a memory stream */
+	const uint8_t *mem;      /* memory stream (sa_stream_open_mem): the whole file */
+	size_t mem_size, mem_pos;
 	const char *name;        /* escaped display name for messages (not owned) */
 	struct wd_diags *diags;  /* where problems go (not owned) */
 	uint64_t max_ratio;      /* inflated/compressed bytes allowed; 0: no cap */
+	uint64_t ratio_floor;    /* the ratio cap applies past this many inflated bytes (SA_RATIO_FLOOR) */
 	bool gzip;               /* output is inflated */
 	bool seekable;           /* plain regular file: skips are lseeks */
 	uint64_t file_size;      /* from fstat; 0 when unknown */
@@ -61,6 +64,13 @@ struct sa_stream {
  */
 int sa_stream_open(struct sa_stream *s, int fd, const char *name, uint64_t max_ratio,
 		   struct wd_diags *diags);
+/*
+ * The same over a file already in memory (size bytes at data, which must
+ * outlive the stream): what the fuzz target drives.  Behaves exactly as a
+ * regular file of that content (seekable, size known); no I/O.
+ */
+int sa_stream_open_mem(struct sa_stream *s, const uint8_t *data, size_t size, const char *name,
+		       uint64_t max_ratio, struct wd_diags *diags);
 /* Up to n bytes into out; fewer only when the stream is done. */
 size_t sa_stream_read(struct sa_stream *s, uint8_t *out, size_t n);
 /* Skip n bytes; returns the bytes skipped (fewer only when done). */
@@ -102,7 +112,9 @@ enum sa_type {
 struct sa_entry {
 	const char *name;        /* raw bytes, NUL-terminated; valid until the next sa_tar_next */
 	const char *link;        /* link target ("" when none) */
-	uint64_t size;           /* data bytes that follow */
+	uint64_t size;           /* data bytes the header declares */
+	uint64_t avail;          /* at most this many of them are in the archive (== size unless the
+				  * reader knows better: a plain file too short for them) */
 	enum sa_type type;
 	char typeflag;
 	uint64_t offset;         /* tar-stream offset of the member's header */
@@ -120,6 +132,10 @@ struct sa_tar {
 	bool ended;              /* end marker seen (two zero blocks) */
 	bool finished;           /* sa_tar_next returned 0 */
 	bool truncated;          /* a member's data ended early */
+	uint64_t cur_off;        /* header offset of the member whose data is being read */
+	uint64_t cur_size;       /* the data bytes its header declares */
+	bool cur_told;           /* its cut was reported */
+	char cur_what[96];       /* "member 'NAME'" (escaped), for messages */
 	unsigned headers;        /* valid headers read */
 	char ename[SA_NAME_MAX + 1], elink[SA_NAME_MAX + 1];
 	char long_name[SA_NAME_MAX + 1], long_link[SA_NAME_MAX + 1];
@@ -138,8 +154,11 @@ void sa_tar_init(struct sa_tar *t, struct sa_stream *s, const char *name, struct
  */
 int sa_tar_next(struct sa_tar *t, struct sa_entry *e);
 /* Read up to n bytes of the current member's data; fewer at its end or when
- * the archive ends early (then t->truncated is set). */
+ * the archive ends early (then t->truncated is set and the cut reported). */
 size_t sa_tar_read(struct sa_tar *t, uint8_t *out, size_t n);
+/* Skip up to n bytes of the current member's data; returns the bytes skipped
+ * (fewer at its end or when the archive ends early, as sa_tar_read). */
+uint64_t sa_tar_skip(struct sa_tar *t, uint64_t n);
 /* After the last member: read the rest of the stream (gzip CRC, garbage). */
 void sa_tar_drain(struct sa_tar *t);
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "repair/pageset.h"
 #include "repair/undo.h"
@@ -127,6 +128,231 @@ static void pageset_seeds(const char *out, const char *tmp, const unsigned char 
 	free(q);
 }
 
+/* ---- archive seeds (fuzz_archive.c): tar, tar.gz, gzip, made here ---- */
+
+struct abuf {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static void ab_put(struct abuf *b, const void *p, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t cap = (b->n + n) * 2;
+		unsigned char *q = realloc(b->p, cap);
+		if (!q)
+			die("out of memory");
+		b->p = q;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+static void ab_zeros(struct abuf *b, size_t n)
+{
+	static const unsigned char z[512];
+	while (n) {
+		size_t k = n < sizeof z ? n : sizeof z;
+		ab_put(b, z, k);
+		n -= k;
+	}
+}
+
+/* n octal digits of v, then a NUL (a tar numeric field of n + 1 bytes). */
+static void tar_octal(unsigned char *f, size_t n, unsigned long long v)
+{
+	for (size_t i = n; i-- > 0; v >>= 3)
+		f[i] = (unsigned char)('0' + (v & 7));
+	f[n] = 0;
+}
+
+/* One header block: ustar (POSIX "ustar\0" "00") or GNU ("ustar  \0"). */
+static void tar_header(struct abuf *b, const char *name, char type, unsigned long long size,
+		       const char *link, int gnu)
+{
+	unsigned char h[512];
+	memset(h, 0, sizeof h);
+	memcpy(h, name, strnlen(name, 100));
+	tar_octal(h + 100, 7, 0644);
+	tar_octal(h + 108, 7, 1000);
+	tar_octal(h + 116, 7, 1000);
+	tar_octal(h + 124, 11, size);
+	tar_octal(h + 136, 11, 1700000000);
+	h[156] = (unsigned char)type;
+	if (link)
+		memcpy(h + 157, link, strnlen(link, 100));
+	memcpy(h + 257, gnu ? "ustar  " : "ustar\0" "00", 8);
+	memcpy(h + 265, "user", 4);
+	memcpy(h + 297, "group", 5);
+	memset(h + 148, ' ', 8);
+	unsigned sum = 0;
+	for (size_t i = 0; i < sizeof h; i++)
+		sum += h[i];
+	tar_octal(h + 148, 6, sum);
+	h[155] = ' ';
+	ab_put(b, h, sizeof h);
+}
+
+static void tar_data(struct abuf *b, const void *p, size_t n)
+{
+	ab_put(b, p, n);
+	ab_zeros(b, (512 - n % 512) % 512);
+}
+
+static void tar_member(struct abuf *b, const char *name, const void *p, size_t n, int gnu)
+{
+	tar_header(b, name, '0', n, NULL, gnu);
+	tar_data(b, p, n);
+}
+
+/* A PAX extended header ('x') or global header ('g') with the given records. */
+static void tar_pax(struct abuf *b, char type, const char *const *kv, size_t nkv)
+{
+	struct abuf r = { 0 };
+	for (size_t i = 0; i < nkv; i++) {
+		size_t body = strlen(kv[i]) + 2;          /* " " ... "\n" */
+		size_t len = body + 1;
+		while (len != body + (size_t)snprintf(NULL, 0, "%zu", len))
+			len = body + (size_t)snprintf(NULL, 0, "%zu", len);
+		char rec[1024];
+		int k = snprintf(rec, sizeof rec, "%zu %s\n", len, kv[i]);
+		if (k < 0 || (size_t)k != len)
+			die("bad PAX record");
+		ab_put(&r, rec, len);
+	}
+	tar_header(b, type == 'g' ? "pax_global_header" : "PaxHeaders/x", type, r.n, NULL, 0);
+	tar_data(b, r.p, r.n);
+	free(r.p);
+}
+
+static void gzip_member(struct abuf *out, const unsigned char *p, size_t n)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		die("deflateInit2 failed");
+	unsigned char tmp[16384];
+	z.next_in = (unsigned char *)p;
+	z.avail_in = (uInt)n;
+	int rc;
+	do {
+		z.next_out = tmp;
+		z.avail_out = sizeof tmp;
+		rc = deflate(&z, Z_FINISH);
+		ab_put(out, tmp, sizeof tmp - z.avail_out);
+	} while (rc == Z_OK);
+	if (rc != Z_STREAM_END)
+		die("deflate failed");
+	deflateEnd(&z);
+}
+
+static void put_gz(const char *out, const char *name, const unsigned char *p, size_t n)
+{
+	struct abuf g = { 0 };
+	gzip_member(&g, p, n);
+	put(out, "archive", name, g.p, g.n);
+	free(g.p);
+}
+
+/*
+ * Small archives of a real database and WAL (cut to a few pages: the
+ * reader looks at the first 512 bytes of a member; the rest only has to
+ * be carried): ustar, GNU long names and links, PAX records, a base-256
+ * size, directories and links, gzip of one and of two members, trailing
+ * bytes.
+ */
+static void archive_seeds(const char *out, const unsigned char *db, size_t ndb, const unsigned char *wal,
+			  size_t nwal)
+{
+	size_t dn = ndb < 2048 ? ndb : 2048, wn = nwal < 32 + 2 * (24 + 512) ? nwal : 32 + 2 * (24 + 512);
+	struct abuf t = { 0 };
+	tar_header(&t, "app/", '5', 0, NULL, 0);
+	tar_member(&t, "app/db", db, dn, 0);
+	tar_member(&t, "app/db-wal", wal, wn, 0);
+	tar_member(&t, "app/notes.txt", "not a database\n", 15, 0);
+	tar_header(&t, "app/link.db", '2', 0, "db", 0);
+	tar_header(&t, "app/hard.db", '1', 0, "app/db", 0);
+	ab_zeros(&t, 1024);
+	put(out, "archive", "ustar.tar", t.p, t.n);
+	put_gz(out, "ustar.tar.gz", t.p, t.n);
+
+	/* GNU: long name and long link records, a base-256 size. */
+	struct abuf g = { 0 };
+	char longname[400];
+	memset(longname, 'n', sizeof longname);
+	memcpy(longname, "deep/", 5);
+	memcpy(longname + sizeof longname - 8, "/app.db", 8);
+	tar_header(&g, "././@LongLink", 'L', strlen(longname) + 1, NULL, 1);
+	tar_data(&g, longname, strlen(longname) + 1);
+	tar_member(&g, "deep/nnnn", db, dn, 1);
+	tar_header(&g, "././@LongLink", 'K', strlen(longname) + 1, NULL, 1);
+	tar_data(&g, longname, strlen(longname) + 1);
+	tar_header(&g, "deep/sym.db", '2', 0, "x", 1);
+	size_t b256 = g.n;
+	tar_member(&g, "b256/db-wal", wal, wn, 1);
+	g.p[b256 + 124] = 0x80;                          /* the size in base-256 */
+	memset(g.p + b256 + 125, 0, 7);
+	for (int i = 0; i < 4; i++)
+		g.p[b256 + 132 + i] = (unsigned char)(wn >> (24 - 8 * i));
+	memset(g.p + b256 + 148, ' ', 8);
+	unsigned sum = 0;
+	for (size_t i = 0; i < 512; i++)
+		sum += g.p[b256 + i];
+	tar_octal(g.p + b256 + 148, 6, sum);
+	g.p[b256 + 155] = ' ';
+	ab_zeros(&g, 1024);
+	put(out, "archive", "gnu.tar", g.p, g.n);
+
+	/* PAX: path, linkpath, size; a global header. */
+	struct abuf x = { 0 };
+	const char *global[] = { "comment=made by mkseeds" };
+	tar_pax(&x, 'g', global, 1);
+	char path[600];
+	snprintf(path, sizeof path, "path=pax/%.300s/app.db", longname);
+	const char *ext[] = { path, "mtime=1700000000.5" };
+	tar_pax(&x, 'x', ext, 2);
+	tar_member(&x, "pax/short.db", db, dn, 0);
+	const char *lnk[] = { "linkpath=../../outside/db", "path=pax/ln" };
+	tar_pax(&x, 'x', lnk, 2);
+	tar_header(&x, "pax/ln", '2', 0, "", 0);
+	char size[64];
+	snprintf(size, sizeof size, "size=%zu", wn);
+	const char *sz[] = { size };
+	tar_pax(&x, 'x', sz, 1);
+	tar_member(&x, "pax/app.db-wal", wal, wn, 0);
+	ab_zeros(&x, 1024);
+	put(out, "archive", "pax.tar", x.p, x.n);
+
+	/* gzip of one file, of two members, with trailing bytes. */
+	put_gz(out, "db.gz", db, dn);
+	struct abuf m = { 0 };
+	gzip_member(&m, db, dn / 2);
+	gzip_member(&m, db + dn / 2, dn - dn / 2);
+	put(out, "archive", "multi.gz", m.p, m.n);
+	ab_put(&m, "GARBAGE!", 8);
+	put(out, "archive", "trailing.gz", m.p, m.n);
+
+	/* Members over the fuzz target's caps: 1 MiB of zeros (ratio ~1000:1), and a
+	 * tar.gz whose WAL member is larger than its per-member cap. */
+	unsigned char *zeros = calloc(1, 1u << 20);
+	if (!zeros)
+		die("out of memory");
+	put_gz(out, "zeros.gz", zeros, 1u << 20);
+	struct abuf big = { 0 };
+	tar_member(&big, "big/db", db, dn, 0);
+	tar_member(&big, "big/db-wal", zeros, 512u << 10, 0);
+	ab_zeros(&big, 1024);
+	put_gz(out, "big.tar.gz", big.p, big.n);
+	free(big.p);
+	free(zeros);
+	free(t.p);
+	free(g.p);
+	free(x.p);
+	free(m.p);
+}
+
 static const char fill[] =
 	"CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB, d REAL);"
 	"CREATE INDEX ti ON t(b);"
@@ -194,6 +420,14 @@ int main(int argc, char **argv)
 		put(out, "journal", "journal", p, n < 8192 ? n : 8192);
 		free(p);
 	}
+	snprintf(db, sizeof db, "%s/w.db", tmp);
+	snprintf(path, sizeof path, "%s-wal", db);
+	size_t nw;
+	unsigned char *w = slurp(path, &nw);
+	if ((p = slurp(db, &n)) && w)
+		archive_seeds(out, p, n, w, nw);
+	free(p);
+	free(w);
 	snprintf(path, sizeof path, "rm -rf '%s'", tmp);
 	if (system(path) != 0)
 		die("cleanup failed");
