@@ -69,10 +69,12 @@ cursor() {
 }
 status_line() { screen "$1" | sed -n "$(cat "$1.rows")p"; }
 show() { echo "# screen of $1:"; screen "$1" | sed 's/^/# | /'; }
-# wait_for NAME TEXT: poll (5 s at most) until the screen shows TEXT
+# Polls every 0.1 s, 5 s at most (TUI_POLLS=50; `make valgrind` sets more).
+POLLS=${TUI_POLLS:-50}
+# wait_for NAME TEXT: poll until the screen shows TEXT
 wait_for() {
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt "$POLLS" ]; do
 		screen "$1" | grep -qF -- "$2" && return 0
 		sleep 0.1
 		i=$((i + 1))
@@ -81,10 +83,22 @@ wait_for() {
 	show "$1"
 	return 1
 }
+# wait_re NAME ERE: poll until a screen line matches ERE
+wait_re() {
+	i=0
+	while [ $i -lt "$POLLS" ]; do
+		screen "$1" | grep -Eq -- "$2" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "# timed out waiting for /$2/"
+	show "$1"
+	return 1
+}
 # wait_cursor NAME ERE: poll until the cursor row matches ERE
 wait_cursor() {
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt "$POLLS" ]; do
 		cursor "$1" | grep -Eq -- "$2" && return 0
 		sleep 0.1
 		i=$((i + 1))
@@ -96,7 +110,7 @@ wait_cursor() {
 # wait_status NAME ERE: poll until the status line matches ERE
 wait_status() {
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt "$POLLS" ]; do
 		status_line "$1" | grep -Eq -- "$2" && return 0
 		sleep 0.1
 		i=$((i + 1))
@@ -107,7 +121,7 @@ wait_status() {
 # wait_exit NAME STATUS: the program ended with STATUS
 wait_exit() {
 	i=0
-	while [ ! -s "$1.rc" ] && [ $i -lt 50 ]; do
+	while [ ! -s "$1.rc" ] && [ $i -lt "$POLLS" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -220,19 +234,21 @@ test_expect_success 'page view: versions with [ and ], links followed with Enter
 	tui p 80 24 --page 2 demo/db &&
 	wait_for p "page 2  frame 22 (committed, txn 6)  SQLite reads this version" &&
 	wait_for p "version 7/7 [ ]" &&
-	screen p | grep -q "^role     b-tree leaf page of table  *|" && screen p | grep -q "^        .items. (root 2)  *|" &&
+	wait_re p "^role     b-tree leaf page of table  *\|" && wait_re p "^        .items. \(root 2\)  *\|" &&
 	keys p [ && wait_for p "page 2  frame 19 (committed, txn 5)" && wait_for p "version 6/7" &&
 	keys p [ [ [ [ [ && wait_for p "page 2  database file  (SQLite reads a WAL frame)" &&
 	keys p [ && wait_status p "this is the oldest version \(1/7\)" &&
 	keys p ] && wait_for p "page 2  frame 1 (committed, txn 1)" &&
 	keys p : && type_text p 4 && keys p Enter &&
-	wait_for p "role     b-tree interior page of table" && screen p | grep -q "^        .docs. (root 4)  *|" &&
+	wait_for p "role     b-tree interior page of table" && wait_re p "^        .docs. \(root 4\)  *\|" &&
 	keys p / && type_text p "child 13" && keys p Enter && wait_cursor p "^cell 0 @[0-9]+ child 13 rowid" &&
 	keys p Enter && wait_for p "page 13  " &&
 	keys p / && type_text p "overflow ->" && keys p Enter && wait_cursor p "^  overflow -> page 7 " &&
 	keys p Enter && wait_for p "page 7  " && wait_for p "    0  next overflow page 8" &&
 	keys p / && type_text p "next overflow" && keys p Enter &&
-	$TM capture-pane -p -e -t p | grep "0000  " | grep -Eq "$ESC\[([0-9]+;)*7m($ESC\[[0-9;]*m)*00 00 00 08" &&
+	{ i=0; until $TM capture-pane -p -e -t p | grep "0000  " |
+		grep -Eq "$ESC\[([0-9]+;)*7m($ESC\[[0-9;]*m)*00 00 00 08" || [ $i -ge "$POLLS" ]; do
+		sleep 0.1; i=$((i + 1)); done; [ $i -lt "$POLLS" ]; } &&
 	keys p q && wait_for p "page 13  " &&
 	keys p q && wait_for p "page 4  " &&
 	keys p Q && wait_exit p 0
