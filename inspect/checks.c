@@ -598,3 +598,9 @@ void checks_run(struct model *m, const struct check_opts *o, struct check_result
 	check_wal_hole(m);
 	wf_set_check_changed(&m->files, &m->diags);
 }
+
+void checks_lineage(struct model *m)
+{
+	check_wal_pairing(m);
+	check_wal_lineage(m);
+}

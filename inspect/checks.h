@@ -29,4 +29,12 @@ struct check_result {
 
 void checks_run(struct model *m, const struct check_opts *o, struct check_result *r);
 
+/*
+ * Only the rules that say whether the WAL belongs to the database (page
+ * sizes, the WAL's page 1, lineage: WAL_PAGE_SIZE_MISMATCH, WAL_FOREIGN),
+ * as checks_run applies them: for a command that lets libsqlite3 apply the
+ * WAL and must refuse another database's first (waldo checkpoint).
+ */
+void checks_lineage(struct model *m);
+
 #endif

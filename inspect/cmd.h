@@ -59,4 +59,29 @@ int cmd_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 /* "waldo: message" on stderr. */
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Inputs that changed while the command read them (inspect/files.h: a file
+ * cut short under its mapping reads as zeros past the new end).  For each
+ * file of s named in `files` that changed since it was opened, adds an
+ * INPUT_CHANGED finding to d (wf_set_check_changed: an error when it was cut
+ * short under a read, else a warning; every change an error with
+ * CMD_IN_STRICT, for results that stand on those bytes: hashes, verdicts),
+ * once per file however often it is called.  Call it after the last read of
+ * the mappings the output depends on, before the findings are printed and
+ * the exit status is taken.  `warn` (stderr, for output without a findings
+ * section; NULL otherwise) also gets each new finding.  Returns the status
+ * the INPUT_CHANGED findings of d imply: 0, EXIT_WARNINGS or EXIT_ERRORS.
+ */
+struct wf_set;
+struct wd_diags;
+enum {
+	CMD_IN_DB = 1u << 1,          /* 1 << WD_F_DB, and so on (checked in cmd_common.c) */
+	CMD_IN_WAL = 1u << 2,
+	CMD_IN_SHM = 1u << 3,
+	CMD_IN_JOURNAL = 1u << 4,
+	CMD_IN_ALL = CMD_IN_DB | CMD_IN_WAL | CMD_IN_SHM | CMD_IN_JOURNAL,
+	CMD_IN_STRICT = 1u << 8,
+};
+int cmd_check_inputs(const struct wf_set *s, unsigned files, struct wd_diags *d, FILE *warn);
+
 #endif

@@ -40,8 +40,9 @@ static const char usage[] =
 	"  --wal FILE   use FILE as the WAL (saved apart from the database)\n"
 	"\n"
 	"Exit status: 0 every state checked passes, 2 some state fails (the first\n"
-	"bad commit, or state 0 already), 64 bad usage, 66 an input cannot be read\n"
-	"or holds no database, 73 the temporary states cannot be written.\n";
+	"bad commit, or state 0 already) or the database or its WAL changed while\n"
+	"it was read (INPUT_CHANGED: no answer), 64 bad usage, 66 an input cannot be\n"
+	"read or holds no database, 73 the temporary states cannot be written.\n";
 
 struct check {
 	uint32_t k;
@@ -396,6 +397,8 @@ int cmd_bisect(int argc, char **argv)
 		       t->first, WD_NONE, "integrity_check first fails after commit %lld (frames %u-%u): %.120s",
 		       (long long)first_bad, t->first, t->last, msg);
 	}
+	/* Any change voids the answer (CMD_IN_STRICT): the states tested may mix two versions. */
+	cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL | CMD_IN_STRICT, &d, NULL);
 	if (json)
 		print_json(path, b, n, (int)first_bad, ch, nch, &d);
 	else

@@ -4,6 +4,13 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "files.h"
+#include "report.h"
+#include "../formats/diag.h"
+
+_Static_assert(CMD_IN_DB == 1u << WD_F_DB && CMD_IN_WAL == 1u << WD_F_WAL && CMD_IN_SHM == 1u << WD_F_SHM &&
+	       CMD_IN_JOURNAL == 1u << WD_F_JOURNAL, "CMD_IN_* follow enum wd_file");
+
 int cmd_wants_help(int argc, char **argv, const char *usage)
 {
 	for (int i = 1; i < argc; i++) {
@@ -37,4 +44,42 @@ void cmd_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int cmd_check_inputs(const struct wf_set *s, unsigned files, struct wd_diags *d, FILE *warn)
+{
+	struct wd_diags now = { 0 }, added = { 0 };
+	wf_set_check_changed(s, &now);
+	for (size_t i = 0; i < now.n; i++) {
+		struct wd_diag *c = &now.v[i];
+		if (!(files & (1u << c->file)))
+			continue;
+		if (files & CMD_IN_STRICT)
+			c->sev = WD_ERROR;
+		struct wd_diag *old = NULL;
+		for (size_t k = 0; k < d->n && !old; k++)
+			if (d->v[k].code == WD_INPUT_CHANGED && d->v[k].file == c->file)
+				old = &d->v[k];
+		if (old && old->sev >= c->sev)
+			continue;
+		if (old) {
+			*old = *c;            /* cut short since a change was first seen: now an error */
+		} else {
+			size_t n0 = d->n;
+			wd_add_sev(d, c->code, c->sev, c->file, c->offset, c->frame, c->page, "%s", c->msg);
+			if (d->n == n0 && n0)
+				d->v[n0 - 1] = *c;   /* a full list (WD_DIAGS_CAP) loses another finding, not this one */
+		}
+		if (warn)
+			wd_add_sev(&added, c->code, c->sev, c->file, c->offset, c->frame, c->page, "%s", c->msg);
+	}
+	if (warn && added.n)
+		report_text(warn, &added, s);
+	int status = EXIT_OK;
+	for (size_t k = 0; k < d->n; k++)
+		if (d->v[k].code == WD_INPUT_CHANGED)
+			status = d->v[k].sev >= WD_ERROR ? EXIT_ERRORS : status < EXIT_WARNINGS ? EXIT_WARNINGS : status;
+	wd_diags_free(&now);
+	wd_diags_free(&added);
+	return status;
 }

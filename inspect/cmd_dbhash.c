@@ -31,11 +31,13 @@ static const char usage[] =
 	"  --state STATE     db, effective (default) or commit=K, as for `waldo hash`\n"
 	"  --commit K        same as --state commit=K\n"
 	"  --json            one JSON object per database and line: {path, state,\n"
-	"                    commit, mode, like, sha1, error, status}\n"
+	"                    commit, mode, like, sha1, error, findings, status}\n"
 	"\n"
 	"Exit status: 0 hashed; 2 SQLite cannot read the state (no hash), or\n"
 	"stopped inside a table (the hash printed is the one dbhash prints: over\n"
-	"the rows before the error); 64 usage; 66 unreadable input.\n";
+	"the rows before the error), or the database or its WAL changed while it\n"
+	"was read (INPUT_CHANGED: the hash may mix two versions); 64 usage; 66\n"
+	"unreadable input.\n";
 
 static const char *mode_name(enum dbhash_mode m)
 {
@@ -60,7 +62,10 @@ static int one(const char *path, const struct ph_state *st, const struct dbhash_
 	uint8_t d[DBHASH_DIGEST];
 	uint32_t k = ph_state_k(st);
 	int rc = dbhash_state(&m, k, o, d, err, sizeof err);
-	int status = rc == DBHASH_OK ? EXIT_OK : EXIT_ERRORS;
+	struct wd_diags changes = { 0 };
+	bool changed = cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL | CMD_IN_STRICT, &changes,
+					json ? NULL : stderr) != EXIT_OK;
+	int status = rc == DBHASH_OK && !changed ? EXIT_OK : EXIT_ERRORS;
 	bool have = rc == DBHASH_OK || rc == DBHASH_PARTIAL;
 	if (have)
 		dbhash_hex(d, hex);
@@ -76,7 +81,8 @@ static int one(const char *path, const struct ph_state *st, const struct dbhash_
 		jw_str(&j, "like", o->like ? o->like : "%");
 		jw_str(&j, "sha1", have ? hex : NULL);
 		jw_str(&j, "error", err[0] && rc != DBHASH_OK ? err : NULL);
-		jw_str(&j, "status", rc == DBHASH_OK ? "ok" : rc == DBHASH_PARTIAL ? "partial" : "error");
+		report_json(&j, &changes, &m.files);
+		jw_str(&j, "status", changed ? "error" : rc == DBHASH_OK ? "ok" : rc == DBHASH_PARTIAL ? "partial" : "error");
 		jw_obj_end(&j);
 		jw_finish(&j);
 	} else {
@@ -85,6 +91,7 @@ static int one(const char *path, const struct ph_state *st, const struct dbhash_
 		if (rc != DBHASH_OK)
 			cmd_error("'%s': %s", path, err);
 	}
+	wd_diags_free(&changes);
 	model_close(&m);
 	return status;
 }

@@ -50,9 +50,10 @@ static const char usage[] =
 	"  --max N          list at most N rowids or keys per list in text output\n"
 	"                   (default 20; 0: no limit).  JSON lists are complete.\n"
 	"  --json           one JSON object: {a, b, identical, page_size_differs,\n"
-	"                   pages: [...], trees: [...], status}\n"
+	"                   pages: [...], trees: [...], findings: [...], status}\n"
 	"\n"
-	"Exit status: 0 identical, 1 different, 64 usage, 66 unreadable input,\n"
+	"Exit status: 0 identical, 1 different, 2 a database or WAL changed while\n"
+	"it was read (INPUT_CHANGED: no verdict), 64 usage, 66 unreadable input,\n"
 	"70 internal error.\n";
 
 #define KEY_TEXT_MAX 64           /* characters of a rendered index key */
@@ -72,6 +73,7 @@ struct side {
 	struct sc_schema schema;
 	struct sc_account acct;
 	bool acct_ok;                 /* page roles are known */
+	struct wd_diags changed;      /* INPUT_CHANGED of this side's database and WAL */
 };
 
 /* One row (table) or key (index) found on a differing leaf page. */
@@ -118,6 +120,7 @@ struct diff {
 	EVP_MD_CTX *ctx;
 	unsigned max_list;
 	bool oom;
+	bool input_changed;           /* a file of either side changed while it was read: no verdict */
 };
 
 /* ---- small helpers ---- */
@@ -199,6 +202,7 @@ static void side_roles(struct side *s)
 
 static void side_free(struct side *s)
 {
+	wd_diags_free(&s->changed);
 	ph_hashes_free(&s->h);
 	sc_schema_free(&s->schema);
 	sc_account_free(&s->acct);
@@ -691,6 +695,43 @@ static const char *kind_json(int kind)
 	return kind == PD_DIFFERS ? "differs" : kind == PD_ONLY_A ? "only_a" : "only_b";
 }
 
+/*
+ * After the last read of either side (the listing reads rows as it goes):
+ * a database or WAL that changed under us voids the comparison.  `warn`
+ * gets the findings when the output has no place for them (text).
+ */
+static void check_sides(struct diff *d, FILE *warn)
+{
+	int a = cmd_check_inputs(&d->a.m->files, CMD_IN_DB | CMD_IN_WAL | CMD_IN_STRICT, &d->a.changed, warn);
+	int b = d->b.m == d->a.m ? EXIT_OK
+	      : cmd_check_inputs(&d->b.m->files, CMD_IN_DB | CMD_IN_WAL | CMD_IN_STRICT, &d->b.changed, warn);
+	d->input_changed = a != EXIT_OK || b != EXIT_OK;
+}
+
+/* "findings": both sides' INPUT_CHANGED, each with the path of its own files (as report_json writes them). */
+static void json_changed(struct jw *j, const struct diff *d)
+{
+	const struct side *sides[2] = { &d->a, &d->b };
+	jw_arr_begin(j, "findings");
+	for (int i = 0; i < 2; i++) {
+		for (size_t k = 0; k < sides[i]->changed.n; k++) {
+			const struct wd_diag *g = &sides[i]->changed.v[k];
+			jw_obj_begin(j, NULL);
+			jw_str(j, "code", wd_code_name(g->code));
+			jw_str(j, "severity", wd_severity_name(g->sev));
+			jw_str(j, "file", g->file == WD_F_NONE ? NULL : wd_file_name(g->file));
+			jw_str(j, "path", report_path(&sides[i]->m->files, g->file));
+			jw_null(j, "offset");
+			jw_null(j, "frame");
+			jw_null(j, "page");
+			jw_str(j, "message", g->msg);
+			jw_str(j, "action", wd_code_action(g->code));
+			jw_obj_end(j);
+		}
+	}
+	jw_arr_end(j);
+}
+
 static void print_text(struct diff *d, bool same, bool ps_differs)
 {
 	char buf[256], hex[2 * PH_DIGEST + 1];
@@ -785,7 +826,9 @@ static void print_json(struct diff *d, bool same, bool ps_differs)
 		cmp_free(&c);
 	}
 	jw_arr_end(&j);
-	jw_str(&j, "status", same ? "identical" : "different");
+	check_sides(d, NULL);
+	json_changed(&j, d);
+	jw_str(&j, "status", d->input_changed ? "input-changed" : same ? "identical" : "different");
 	jw_obj_end(&j);
 	jw_finish(&j);
 }
@@ -906,13 +949,15 @@ int cmd_diff(int argc, char **argv)
 		cmd_error("internal error: page comparison and state hash disagree");
 		goto out;
 	}
-	if (json)
+	if (json) {
 		print_json(&d, same, ps_differs);
-	else
+	} else {
 		print_text(&d, same, ps_differs);
+		check_sides(&d, stderr);
+	}
 	if (d.oom)
 		goto oom;
-	status = same ? EXIT_OK : EXIT_WARNINGS;
+	status = d.input_changed ? EXIT_ERRORS : same ? EXIT_OK : EXIT_WARNINGS;
 	goto out;
 oom:
 	cmd_error("out of memory comparing '%s' and '%s'", d.a.path, d.b.path);

@@ -52,9 +52,11 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 written and integrity_check ok, 1 written with warnings\n"
 	"(salvage data, pages no file holds written as zeros, WAL frames SQLite\n"
-	"ignores left out), 2 written but integrity_check fails, 64 bad usage or no\n"
-	"such commit, 66 an input cannot be read or holds no database, 73 OUT exists\n"
-	"or cannot be written.\n";
+	"ignores left out, an input changed while it was read), 2 written but\n"
+	"integrity_check fails or an input was cut short while it was read (its\n"
+	"missing pages written as zeros), 64 bad usage or no such commit, 66 an\n"
+	"input cannot be read or holds no database, 73 OUT exists or cannot be\n"
+	"written.\n";
 
 struct result {
 	uint32_t k, visible, total, npages, missing, last_frame;
@@ -215,7 +217,7 @@ static void print_json(const char *path, const char *out, const struct model *m,
 }
 
 /* Everything after the model is open; returns the exit status. */
-static int extract(const char *path, const char *out, const struct model *m, bool have_k, uint32_t k,
+static int extract(const char *path, const char *out, struct model *m, bool have_k, uint32_t k,
 		   bool salvage, bool race, bool force, bool json)
 {
 	char err[1024];
@@ -345,6 +347,8 @@ static int extract(const char *path, const char *out, const struct model *m, boo
 	if (r.integrity != 1)
 		wd_add(&d, WD_SQLITE_INTEGRITY_FAILED, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE, "%s '%s': %.150s",
 		       r.integrity == 0 ? "PRAGMA integrity_check fails on" : "SQLite cannot read", out, r.msg);
+	/* The output file was written from the mappings: a cut under them wrote zeros. */
+	cmd_check_inputs(&m->files, CMD_IN_DB | CMD_IN_WAL, &d, NULL);
 	if (json)
 		print_json(path, out, m, &s, &r, &d);
 	else

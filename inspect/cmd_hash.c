@@ -185,7 +185,8 @@ int cmd_hash(int argc, char **argv)
 	ph_state_name(&st, buf, sizeof buf);
 	const char *source = m.files.db.path ? m.files.db.path : argv[optind];
 
-	int status = h.nmissing ? EXIT_WARNINGS : EXIT_OK;
+	int changed = cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL | CMD_IN_STRICT, &m.diags, json ? NULL : stderr);
+	int status = changed ? changed : h.nmissing ? EXIT_WARNINGS : EXIT_OK;
 	if (out && ph_manifest_save(out, &h, source, buf, hdr_ok ? &hdr : NULL, err, sizeof err)) {
 		cmd_error("%s", err);
 		status = EXIT_CANTCREAT;

@@ -131,6 +131,7 @@ int cmd_header(int argc, char **argv)
 	struct db_header h;
 	int rc = dbh_parse(s.db.data, (size_t)(s.db.size < DBH_SIZE ? s.db.size : DBH_SIZE), &h, &d);
 	if (json) {
+		cmd_check_inputs(&s, CMD_IN_DB, &d, NULL);
 		print_json(s.db.path, s.db.size, &h, &d, &s);
 	} else {
 		if (rc != WD_FATAL || h.magic_ok)
@@ -138,6 +139,7 @@ int cmd_header(int argc, char **argv)
 		else
 			printf("database header of %s (%llu bytes): not an SQLite header\n", report_esc(s.db.path),
 			       (unsigned long long)s.db.size);
+		cmd_check_inputs(&s, CMD_IN_DB, &d, NULL);   /* after the bytes the text shows */
 		if (d.n) {
 			printf("\nfindings:\n");
 			report_text(stdout, &d, &s);

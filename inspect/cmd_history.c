@@ -108,7 +108,7 @@ static uint32_t txn_of_frame(const struct model *m, uint32_t f)
  * file's copy (when the file holds the page), then every frame, ascending.
  */
 struct walker {
-	const struct model *m;
+	struct model *m;             /* not const: the INPUT_CHANGED check adds to its findings */
 	const struct salvage *s;
 	uint32_t pgno;
 	const uint32_t *fv;          /* frames holding pgno */
@@ -118,7 +118,7 @@ struct walker {
 	bool cur_ok;                 /* ... and it exists */
 };
 
-static void walker_init(struct walker *w, const struct model *m, const struct salvage *s, uint32_t pgno)
+static void walker_init(struct walker *w, struct model *m, const struct salvage *s, uint32_t pgno)
 {
 	memset(w, 0, sizeof *w);
 	w->m = m;
@@ -198,6 +198,7 @@ static void print_text(const char *path, const struct walker *w)
 		}
 	}
 	uint32_t npages = model_npages(m, MODEL_LAST), k = model_commit(m, MODEL_LAST);
+	cmd_check_inputs(&w->m->files, CMD_IN_ALL, &w->m->diags, NULL);   /* after the versions were read */
 	printf("\n");
 	if (pgno > npages)
 		printf("page %u is past the end of the current state (%u pages after commit %u): SQLite reads no "
@@ -260,6 +261,7 @@ static void print_json(const char *path, const struct walker *w)
 	} else {
 		jw_null(&j, "sqlite_reads");
 	}
+	cmd_check_inputs(&w->m->files, CMD_IN_ALL, &w->m->diags, NULL);   /* after the versions were read */
 	report_json(&j, &m->diags, &m->files);
 	jw_str(&j, "status", report_status_name(&m->diags));
 	jw_obj_end(&j);

@@ -253,6 +253,7 @@ int cmd_log(int argc, char **argv)
 		model_close(&m);
 		return EXIT_SOFTWARE;
 	}
+	cmd_check_inputs(&m.files, CMD_IN_ALL, &m.diags, NULL);   /* the output reads records, not the files */
 	if (json)
 		print_json(path, &m, &s);
 	else

@@ -811,6 +811,7 @@ int cmd_page(int argc, char **argv)
 		if (!m.page_size) {
 			cmd_error("cannot tell the page size of '%s': the database header and the WAL header are both unusable",
 				  argv[optind]);
+			cmd_check_inputs(&m.files, CMD_IN_ALL, &m.diags, NULL);
 			if (!json)
 				report_text(stderr, &m.diags, &m.files);
 			int st = report_exit_status(&m.diags, 0);
@@ -846,6 +847,7 @@ int cmd_page(int argc, char **argv)
 		wd_add(&v.d, WD_DB_FILE_TRUNCATED, WD_F_DB, (int64_t)(pgno - 1) * v.page_size, WD_NONE, pgno,
 		       "page %u is inside the database but neither the database file nor the WAL holds it",
 		       pgno);
+		cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL, &v.d, NULL);
 		if (json) {
 			struct jw j;
 			jw_init(&j, stdout);
@@ -978,6 +980,7 @@ int cmd_page(int argc, char **argv)
 			bt_diags_relocate(&v.d, 0, v.page_size, pgno, WD_F_WAL, v.frame, v.src_off);
 		if (hex)
 			jw_hex(&j, "hex", v.page, v.page_size);
+		cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL, &v.d, NULL);
 		report_json(&j, &v.d, &m.files);
 		jw_str(&j, "status", report_status_name(&v.d));
 		jw_obj_end(&j);
@@ -1006,6 +1009,7 @@ int cmd_page(int argc, char **argv)
 			bt_diags_relocate(&v.d, 0, v.page_size, pgno, WD_F_WAL, v.frame, v.src_off);
 		if (hex)
 			print_hex(&v);
+		cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL, &v.d, NULL);
 		if (v.d.n) {
 			printf("\nfindings:\n");
 			report_text(stdout, &v.d, &m.files);

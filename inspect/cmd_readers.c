@@ -110,10 +110,10 @@ static void holders(const struct lock_report *r, char file, uint64_t byte, char 
 		const struct lock_holder *h = &r->h[i];
 		if (h->file != file || (file == 's' && !covers(h, byte)))
 			continue;
-		k += (size_t)snprintf(buf + k, n - k, "%s%d%s%s%s %s%s%s", k ? ", " : "", (int)h->pid,
-				      h->comm[0] ? " (" : "", h->comm, h->comm[0] ? ")" : "",
-				      h->exclusive ? "exclusive" : "shared", file == 'd' ? " " : "",
-				      file == 'd' ? h->what : "");
+		char name[128];
+		k += (size_t)snprintf(buf + k, n - k, "%s%s %s%s%s", k ? ", " : "",
+				      locks_holder_name(h, name, sizeof name), h->exclusive ? "exclusive" : "shared",
+				      file == 'd' ? " " : "", file == 'd' ? h->what : "");
 	}
 	if (!buf[0])
 		snprintf(buf, n, "-");
@@ -334,6 +334,7 @@ int cmd_readers(int argc, char **argv)
 	struct view v;
 	compute(&si, s.shm.present, &r, &v);
 	add_findings(&r, &v, &d);
+	cmd_check_inputs(&s, CMD_IN_SHM, &d, NULL);      /* the read marks come from the -shm alone */
 	if (json)
 		print_json(path, &s, &r, &v, &d);
 	else

@@ -127,9 +127,9 @@ static void lock_holders(const struct lock_report *r, uint64_t byte, char *v, si
 		const struct lock_holder *h = &r->h[i];
 		if (h->file != 's' || h->start > byte || h->end < byte)
 			continue;
-		k += (size_t)snprintf(v + k, n - k, "%spid %d%s%s%s %s", k ? ", " : "", (int)h->pid,
-				      h->comm[0] ? " (" : "", h->comm, h->comm[0] ? ")" : "",
-				      h->exclusive ? "exclusive" : "shared");
+		char name[128];
+		k += (size_t)snprintf(v + k, n - k, "%s%s%s %s", k ? ", " : "", h->ofd ? "" : "pid ",
+				      locks_holder_name(h, name, sizeof name), h->exclusive ? "exclusive" : "shared");
 	}
 }
 

@@ -30,8 +30,9 @@ static const char usage[] =
 	"                   differ, missing, extra, ..., findings, status}\n"
 	"\n"
 	"Exit status: 0 identical (same page size, page count and every page),\n"
-	"1 different, 64 usage, 65 malformed manifest (message names file:line),\n"
-	"66 unreadable database or manifest, 70 internal error.\n";
+	"1 different, 2 the database or its WAL changed while it was read\n"
+	"(INPUT_CHANGED: no verdict), 64 usage, 65 malformed manifest (message\n"
+	"names file:line), 66 unreadable database or manifest, 70 internal error.\n";
 
 enum { V_DIFFER = 0, V_MISSING, V_EXTRA, V_NKINDS };
 static const char *const kind_name[V_NKINDS] = { "differ", "missing", "extra" };
@@ -246,11 +247,13 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	ph_state_name(&st, buf, sizeof buf);
+	/* Pages hashed from a file that changed under us prove nothing either way. */
+	int changed = cmd_check_inputs(&m.files, CMD_IN_DB | CMD_IN_WAL | CMD_IN_STRICT, &m.diags, json ? NULL : stderr);
 	if (json)
 		print_json(&m, &h, buf, mpath, &mf, l, same);
 	else
 		print_text(&m, &h, buf, mpath, &mf, l, same);
-	status = same ? EXIT_OK : EXIT_WARNINGS;
+	status = changed ? EXIT_ERRORS : same ? EXIT_OK : EXIT_WARNINGS;
 out:
 	for (int k = 0; k < V_NKINDS; k++)
 		free(l[k].v);

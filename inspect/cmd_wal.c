@@ -506,7 +506,7 @@ int cmd_wal(int argc, char **argv)
 		wd_add(&d, WD_WAL_PAGE_SIZE_MISMATCH, WD_F_WAL, 8, WD_NONE, WD_NONE,
 		       "WAL page size %u, database page size %u: these files do not belong together",
 		       w.hdr.page_size, hint);
-
+	cmd_check_inputs(&s, CMD_IN_DB | CMD_IN_WAL, &d, NULL);
 	if (json) {
 		print_json(&w, &r, summary_only, &d, &s);
 	} else {

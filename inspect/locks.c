@@ -43,7 +43,7 @@ static void name_range(char file, uint64_t start, uint64_t end, char *buf, size_
 		snprintf(buf, n, "bytes %llu-%llu", (unsigned long long)start, (unsigned long long)end);
 }
 
-static void add(struct lock_report *r, pid_t pid, char file, bool excl, uint64_t start, uint64_t end)
+static void add(struct lock_report *r, pid_t pid, bool ofd, char file, bool excl, uint64_t start, uint64_t end)
 {
 	if (r->n == LOCKS_MAX) {
 		r->truncated = true;
@@ -52,6 +52,7 @@ static void add(struct lock_report *r, pid_t pid, char file, bool excl, uint64_t
 	struct lock_holder *h = &r->h[r->n++];
 	memset(h, 0, sizeof *h);
 	h->pid = pid;
+	h->ofd = ofd || pid == -1;    /* F_GETLK reports an OFD lock's owner as -1 */
 	h->file = file;
 	h->exclusive = excl;
 	h->start = start;
@@ -97,7 +98,7 @@ static bool probe_proc(const struct wf_file *f, char file, struct lock_report *r
 		if (pid == self)
 			continue;
 		uint64_t end = !strcmp(endbuf, "EOF") ? UINT64_MAX : strtoull(endbuf, NULL, 10);
-		add(r, pid, file, !strcmp(rw, "WRITE"), start, end);
+		add(r, pid, !strcmp(kind, "OFDLCK"), file, !strcmp(rw, "WRITE"), start, end);
 	}
 	fclose(pl);
 	return true;
@@ -122,7 +123,7 @@ static void probe_getlk(const struct wf_file *f, char file, struct lock_report *
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
 				    .l_start = (off_t)ranges[i].start, .l_len = (off_t)ranges[i].len };
 		if (fcntl(f->fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
-			add(r, fl.l_pid, file, fl.l_type == F_WRLCK, (uint64_t)fl.l_start,
+			add(r, fl.l_pid, false, file, fl.l_type == F_WRLCK, (uint64_t)fl.l_start,
 			    (uint64_t)fl.l_start + (fl.l_len ? (uint64_t)fl.l_len - 1 : UINT64_MAX - (uint64_t)fl.l_start));
 	}
 }
@@ -141,6 +142,15 @@ void locks_probe(const struct wf_set *s, struct lock_report *r)
 	}
 }
 
+const char *locks_holder_name(const struct lock_holder *h, char *buf, size_t n)
+{
+	if (h->ofd)
+		snprintf(buf, n, "%s", LOCKS_OFD_NAME);
+	else
+		snprintf(buf, n, "%d%s%s%s", (int)h->pid, h->comm[0] ? " (" : "", h->comm, h->comm[0] ? ")" : "");
+	return buf;
+}
+
 void locks_pid_list(const struct lock_report *r, char *buf, size_t n)
 {
 	size_t k = 0;
@@ -148,11 +158,12 @@ void locks_pid_list(const struct lock_report *r, char *buf, size_t n)
 	for (int i = 0; i < r->n && k < n; i++) {
 		bool dup = false;
 		for (int j = 0; j < i; j++)
-			if (r->h[j].pid == r->h[i].pid)
+			if (r->h[j].ofd == r->h[i].ofd && (r->h[i].ofd || r->h[j].pid == r->h[i].pid))
 				dup = true;
 		if (dup)
 			continue;
-		k += (size_t)snprintf(buf + k, n - k, "%s%d%s%s%s", k ? ", " : "", (int)r->h[i].pid,
-				      r->h[i].comm[0] ? " (" : "", r->h[i].comm, r->h[i].comm[0] ? ")" : "");
+		char name[128];
+		k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "",
+				      locks_holder_name(&r->h[i], name, sizeof name));
 	}
 }

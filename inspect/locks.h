@@ -20,7 +20,8 @@
 #define LOCKS_MAX 256
 
 struct lock_holder {
-	pid_t pid;                /* -1 for open-file-description locks */
+	pid_t pid;                /* -1 for open-file-description locks (ofd) */
+	bool ofd;                 /* an open-file-description lock: held by an open file, not a process */
 	char file;                /* 'd' database, 's' -shm */
 	bool exclusive;           /* write lock */
 	uint64_t start, end;      /* byte range, inclusive */
@@ -37,7 +38,16 @@ struct lock_report {
 
 /* Fill r with the locks other processes hold on s->db and s->shm. */
 void locks_probe(const struct wf_set *s, struct lock_report *r);
-/* Distinct PIDs in r, comma-separated "pid(comm)" list into buf. */
+/*
+ * Distinct holders in r, a comma-separated list into buf: "pid (comm)" per
+ * process, and LOCKS_OFD_NAME once for open-file-description locks, which
+ * belong to an open file rather than a process (/proc/locks and F_GETLK
+ * give them pid -1).  SQLite takes POSIX locks; waldo takes OFD locks
+ * (repair/lockx.c, checkpoint --save-undo), so that is the likely holder.
+ */
+#define LOCKS_OFD_NAME "an open-file-description lock (another waldo?)"
 void locks_pid_list(const struct lock_report *r, char *buf, size_t n);
+/* One holder as locks_pid_list names it: "1234 (sqlite3)", "1234", or LOCKS_OFD_NAME; returns buf. */
+const char *locks_holder_name(const struct lock_holder *h, char *buf, size_t n);
 
 #endif

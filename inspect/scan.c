@@ -30,11 +30,19 @@
  * remembered (name, size, first 512 bytes) for the last MARKERS members, so
  * that a NAME-wal can still be paired with an empty or damaged NAME.
  *
- * Files that change while mapped: a file cut short under a mapping raises
- * SIGBUS; the worker's analysis is abandoned with SCAN_INPUT_CHANGED and
- * the scan goes on.  Size, inode, mtime and ctime are compared before and
- * after the analysis too.  Everything SQLite or materialize writes goes to
- * one private temporary folder, removed at the end.
+ * Files that change while mapped: every mapping is registered with the
+ * SIGBUS guard of inspect/files.c (wf_guard_add), so a file cut short under
+ * it reads as zeros from the faulting page on instead of ending the
+ * process, wherever the read happens (the model, the checks, the report).
+ * The analysis goes on and the record gets SCAN_INPUT_CHANGED (an error,
+ * naming the file); size, inode, mtime and ctime are compared before and
+ * after the analysis too (a warning).  The guard has WF_GUARDS slots for
+ * the whole process: workers take SCAN_GUARDS of them as tokens, all a
+ * group needs at once, before mapping (guard_take), so that a slot is free
+ * for every mapping however many workers run.
+ *
+ * Everything SQLite or materialize writes goes to one private temporary
+ * folder, removed at the end.
  */
 #include "scan.h"
 #include "scan_int.h"
@@ -42,8 +50,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -66,6 +72,7 @@
 #define MEMORY_FLOOR (1ull << 30) /* default budget: at least 1 GiB ... */
 #define MEMORY_MEMBERS 4          /* ... and at least 4 members */
 #define GROW_START (1u << 20)     /* first buffer for an inflated file of unknown size */
+#define SCAN_GUARDS 48            /* of files.c's WF_GUARDS (64) slots: mappings at once */
 
 static const uint8_t empty_byte[1];
 
@@ -154,6 +161,7 @@ struct gfile {
 	bool looked, present, mapped;
 	bool found;               /* the file exists (even when it could not be loaded) */
 	int fd;                   /* mapped: kept open to compare fstat afterwards */
+	int guard;                /* mapped: SIGBUS guard slot (wf_guard_add), 0 if none */
 	struct stat st;
 };
 
@@ -175,6 +183,8 @@ struct scan_ctx {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;        /* queued work, released memory, a reader done */
 	pthread_cond_t pcv;       /* the progress thread */
+	pthread_cond_t gcv;       /* guard tokens given back */
+	unsigned guards_held;     /* guard tokens taken (at most SCAN_GUARDS) */
 	size_t next_unit, next_print, units_done;
 	struct group *qhead, *qtail;
 	unsigned readers, nthreads, nwaiting;
@@ -500,32 +510,6 @@ static void json_database(FILE *f, const char *path, const char *archive, const 
 
 /* ---------------------------------------------------------------- analysis */
 
-static _Thread_local sigjmp_buf *bus_jmp;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	(void)si;
-	(void)uc;
-	if (bus_jmp)
-		siglongjmp(*bus_jmp, 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Run fn(arg); false when a mapped file was cut short under it (SIGBUS). */
-static bool run_guarded(void (*fn)(void *), void *arg)
-{
-	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
-		bus_jmp = NULL;
-		return false;
-	}
-	bus_jmp = &jb;
-	fn(arg);
-	bus_jmp = NULL;
-	return true;
-}
-
 struct analysis {
 	struct model *m;
 	struct check_result *r;
@@ -546,6 +530,7 @@ static void analysis_fn(void *arg)
 static void gfile_release(struct scan_ctx *c, struct gfile *f)
 {
 	if (f->mapped) {
+		wf_guard_remove(f->guard);
 		if (f->size)
 			munmap(f->data, (size_t)f->size);
 	} else if (f->data != (uint8_t *)empty_byte) {
@@ -604,22 +589,55 @@ static const char *group_path(const struct group *g, const char **member)
 	return pick >= 0 ? g->f[pick].display : g->u->key;
 }
 
-/* Did a mapped file change between the mapping and now? */
-static void check_changed(struct group *g, struct wd_diags *d)
+/* The slots of g whose mapping was cut short under a read (pages read as zeros), as bits. */
+static unsigned cut_mask(const struct group *g)
+{
+	unsigned m = 0;
+	for (int i = 0; i < S_N; i++)
+		if (g->f[i].mapped && wf_guard_cut(g->f[i].guard))
+			m |= 1u << i;
+	return m;
+}
+
+/* SCAN_INPUT_CHANGED (error) for slot i, whose mapping was cut short under a read. */
+static void report_cut(struct group *g, int i, struct wd_diags *d)
 {
 	char esc[512];
+	struct gfile *f = &g->f[i];
+	struct stat st;
+	long long now = f->fd >= 0 && fstat(f->fd, &st) == 0 ? (long long)st.st_size : (long long)f->st.st_size;
+	wd_add_sev(d, WD_SCAN_INPUT_CHANGED, WD_ERROR, slot_file(i), WD_NONE, WD_NONE, WD_NONE,
+		   "'%s' was cut short while it was read (%lld -> %lld bytes): the pages past its new end read "
+		   "as zeros", scan_esc(f->display ? f->display : g->u->key, esc, sizeof esc),
+		   (long long)f->st.st_size, now);
+}
+
+/*
+ * Did a mapped file change between the mapping and now?  One finding per
+ * file: an error when it was cut short under a read (report_cut), else a
+ * warning when fstat says it moved.  Returns the cut slots (cut_mask).
+ */
+static unsigned check_changed(struct group *g, struct wd_diags *d)
+{
+	char esc[512];
+	unsigned cut = cut_mask(g);
 	for (int i = 0; i < S_N; i++) {
 		struct gfile *f = &g->f[i];
 		struct stat st;
-		if (!f->mapped || f->fd < 0 || fstat(f->fd, &st) < 0)
+		if (!f->mapped || f->fd < 0)
 			continue;
-		if (st.st_size != f->st.st_size || st.st_ino != f->st.st_ino ||
-		    st.st_mtim.tv_sec != f->st.st_mtim.tv_sec || st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec ||
-		    st.st_ctim.tv_sec != f->st.st_ctim.tv_sec || st.st_ctim.tv_nsec != f->st.st_ctim.tv_nsec)
+		if (cut & (1u << i))
+			report_cut(g, i, d);
+		else if (fstat(f->fd, &st) == 0 &&
+			 (st.st_size != f->st.st_size || st.st_ino != f->st.st_ino ||
+			  st.st_mtim.tv_sec != f->st.st_mtim.tv_sec || st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec ||
+			  st.st_ctim.tv_sec != f->st.st_ctim.tv_sec || st.st_ctim.tv_nsec != f->st.st_ctim.tv_nsec))
 			wd_add(d, WD_SCAN_INPUT_CHANGED, slot_file(i), WD_NONE, WD_NONE, WD_NONE,
 			       "'%s' changed while it was read (size %lld -> %lld bytes)",
-			       scan_esc(f->display, esc, sizeof esc), (long long)f->st.st_size, (long long)st.st_size);
+			       scan_esc(f->display ? f->display : g->u->key, esc, sizeof esc), (long long)f->st.st_size,
+			       (long long)st.st_size);
 	}
+	return cut;
 }
 
 static void copy_diags(struct wd_diags *dst, const struct wd_diags *src)
@@ -675,17 +693,11 @@ static void analyse_group(struct scan_ctx *c, struct group *g)
 	}
 	if (mapped && scan_test_after_map)
 		scan_test_after_map(path);
-	bool ok = mapped ? run_guarded(analysis_fn, &a) : (analysis_fn(&a), true);
-	struct wd_diags extra = { 0 };
-	char esc[512];
-	if (!ok) {
-		wd_add_sev(&extra, WD_SCAN_INPUT_CHANGED, WD_ERROR, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE,
-			   "'%s' or a sibling was cut short while it was read (SIGBUS): analysis abandoned",
-			   scan_esc(path, esc, sizeof esc));
-	} else if (a.rc) {
+	/* Mapped files are guarded (load_plain): a cut reads as zeros, reported below. */
+	analysis_fn(&a);
+	if (a.rc) {
+		struct wd_diags extra = { 0 };
 		wd_add(&extra, WD_SCAN_INPUT_UNREADABLE, WD_F_NONE, WD_NONE, WD_NONE, WD_NONE, "%s", a.err);
-	}
-	if (!ok || a.rc) {
 		copy_diags(&extra, &g->notes);
 		struct dlist l = { &extra, path, NULL };
 		emit_findings(c, g->u, "database", path, g->archive, member, &l, 1, true);
@@ -696,13 +708,21 @@ static void analyse_group(struct scan_ctx *c, struct group *g)
 		return;
 	}
 	struct model *m = a.m;
-	check_changed(g, &m->diags);
+	unsigned cut = check_changed(g, &m->diags);
 	copy_diags(&m->diags, &g->notes);
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int status = status_of(&m->diags);
-	if (f) {
+	int status = 0;
+	/* The report reads the mappings too: a cut during it is reported and the record made again
+	 * (the zeros it read stay zeros, so the second pass sees what the finding says). */
+	for (int pass = 0; pass < 2; pass++) {
+		free(buf);
+		buf = NULL;
+		len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		status = status_of(&m->diags);
+		if (!f)
+			break;
 		if (c->o->json) {
 			json_database(f, path, g->archive, member, m, a.r);
 		} else {
@@ -716,6 +736,15 @@ static void analyse_group(struct scan_ctx *c, struct group *g)
 			text_record(f, c->o, status, path, pages, frames, &l, 1);
 		}
 		fclose(f);
+		unsigned now = cut_mask(g);
+		if (now == cut)
+			break;
+		for (int i = 0; i < S_N; i++)
+			if (now & ~cut & (1u << i))
+				report_cut(g, i, &m->diags);
+		cut = now;
+	}
+	if (buf) {
 		add_record(c, g->u, path, buf, len, status, true);
 	} else {
 		pthread_mutex_lock(&c->mu);
@@ -728,6 +757,35 @@ static void analyse_group(struct scan_ctx *c, struct group *g)
 }
 
 /* ---------------------------------------------------------------- loading files on disk */
+
+/*
+ * Guard tokens: n of the SCAN_GUARDS slots for the mappings of one group,
+ * taken all at once (a worker holding some while waiting for more could
+ * wait for ever) and given back when the group is freed.  A worker takes
+ * its tokens before it holds any of the memory budget, and archive readers,
+ * which hold memory, never take tokens: nobody waits for tokens while
+ * holding memory, so the two waits cannot block each other.
+ */
+static void guard_take(struct scan_ctx *c, unsigned n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&c->mu);
+	while (c->guards_held + n > SCAN_GUARDS)
+		pthread_cond_wait(&c->gcv, &c->mu);
+	c->guards_held += n;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void guard_give(struct scan_ctx *c, unsigned n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->guards_held -= n;
+	pthread_cond_broadcast(&c->gcv);
+	pthread_mutex_unlock(&c->mu);
+}
 
 /* Map a file read-only; false with a note when it cannot be read (absent is not an error). */
 static bool load_plain(struct scan_ctx *c, struct group *g, int slot, const char *path)
@@ -763,6 +821,9 @@ static bool load_plain(struct scan_ctx *c, struct group *g, int slot, const char
 			return false;
 		}
 		f->data = p;
+		/* A slot is free (guard_take); should the table be full all the same (another user of
+		 * files.c in this process), the mapping goes unguarded, as files.c's own do. */
+		f->guard = wf_guard_add(p, f->size);
 	} else {
 		f->data = (uint8_t *)empty_byte;
 	}
@@ -920,6 +981,10 @@ static void run_disk_group(struct scan_ctx *c, struct unit *u)
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
+	unsigned tokens = 0;
+	for (int i = 0; i < S_N; i++)
+		tokens += u->slot[i].path && !u->slot[i].absent && !u->slot[i].gz;
+	guard_take(c, tokens);
 	for (int i = 0; i < S_N; i++) {
 		struct src *s = &u->slot[i];
 		if (!s->path)
@@ -940,6 +1005,7 @@ static void run_disk_group(struct scan_ctx *c, struct unit *u)
 	}
 	analyse_group(c, g);
 	group_free(c, g);
+	guard_give(c, tokens);
 }
 
 /* ---------------------------------------------------------------- WAL series */
@@ -985,18 +1051,11 @@ static void walk_fn(void *arg)
 	wal_walk_free(&w);
 }
 
-/* Walk one series member's bytes into m (guarded when they are mapped). */
-static void cmember_walk(struct cmember *m, const uint8_t *p, uint64_t n, uint32_t hint, bool mapped)
+/* Walk one series member's bytes into m (a mapping is guarded: a cut reads as zeros). */
+static void cmember_walk(struct cmember *m, const uint8_t *p, uint64_t n, uint32_t hint)
 {
 	struct walk_arg a = { p, n, hint, m };
-	if (!mapped) {
-		walk_fn(&a);
-	} else if (!run_guarded(walk_fn, &a)) {
-		char esc[512];
-		wd_add_sev(&m->diags, WD_SCAN_INPUT_CHANGED, WD_ERROR, WD_F_WAL, WD_NONE, WD_NONE, WD_NONE,
-			   "'%s' was cut short while it was read (SIGBUS)", scan_esc(m->display, esc, sizeof esc));
-		m->has_header = false;
-	}
+	walk_fn(&a);
 }
 
 /* Check a series and record it: one line / object for all its files. */
@@ -1140,6 +1199,9 @@ static void run_disk_chain(struct scan_ctx *c, struct unit *u)
 			pthread_mutex_unlock(&c->mu);
 			continue;
 		}
+		g->f[S_WAL].display = strdup(u->chain[i].display);   /* names it in check_changed */
+		const unsigned tokens = !u->chain[i].gz;
+		guard_take(c, tokens);
 		if (u->chain[i].gz)
 			load_gz(c, g, S_WAL, u->chain[i].path);
 		else
@@ -1148,13 +1210,16 @@ static void run_disk_chain(struct scan_ctx *c, struct unit *u)
 			g->notes.v[k].file = WD_F_WAL;
 		copy_diags(&m->diags, &g->notes);
 		if (g->f[S_WAL].present) {
-			cmember_walk(m, g->f[S_WAL].data, g->f[S_WAL].size, base_ps, g->f[S_WAL].mapped);
+			if (g->f[S_WAL].mapped && scan_test_after_map)
+				scan_test_after_map(m->display);
+			cmember_walk(m, g->f[S_WAL].data, g->f[S_WAL].size, base_ps);
 			struct wd_diags ch = { 0 };
 			check_changed(g, &ch);
 			copy_diags(&m->diags, &ch);
 			wd_diags_free(&ch);
 		}
 		group_free(c, g);
+		guard_give(c, tokens);
 	}
 	emit_chain(c, u, u->pattern, NULL, v, u->nchain, u->base.path ? u->base.display : NULL, base_ps);
 	for (size_t i = 0; i < u->nchain; i++)
@@ -1545,7 +1610,7 @@ static void on_file(struct areader *r, const char *name, uint64_t size, uint64_t
 			d.v[i].file = WD_F_WAL;
 		copy_diags(&m->diags, &d);
 		if (f.present)
-			cmember_walk(m, f.data, f.size, 0, false);
+			cmember_walk(m, f.data, f.size, 0);
 		r->ncands++;
 		gfile_release(c, &f);
 		wd_diags_free(&d);
@@ -2085,16 +2150,10 @@ int scan_run(const struct scan_opts *oin, int npaths, char *const *paths, FILE *
 	if (have_tmp)
 		setenv("TMPDIR", tmp, 1);
 
-	struct sigaction sa, old_sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, &old_sa);
-
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_cond_init(&c->pcv, NULL);
+	pthread_cond_init(&c->gcv, NULL);
 	c->progress = !o.quiet && (o.progress == 1 || (o.progress == -1 && isatty(fileno(err))));
 	pthread_t pt;
 	bool have_pt = c->progress && pthread_create(&pt, NULL, progress_thread, c) == 0;
@@ -2127,7 +2186,6 @@ int scan_run(const struct scan_opts *oin, int npaths, char *const *paths, FILE *
 	/* Whatever has not been printed (a unit whose record list was never completed). */
 	while (c->next_print < c->nunits)
 		print_unit(c, c->units[c->next_print++]);
-	sigaction(SIGBUS, &old_sa, NULL);
 	if (have_tmp) {
 		tmpdir_remove(tmp);
 		if (old_tmpdir)
@@ -2152,6 +2210,7 @@ int scan_run(const struct scan_opts *oin, int npaths, char *const *paths, FILE *
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	pthread_cond_destroy(&c->pcv);
+	pthread_cond_destroy(&c->gcv);
 	free(c);
 	return status;
 }

@@ -9,7 +9,9 @@
  * turns the result into a standalone rollback-journal database: page 1 gets
  * read/write versions 1 and a trusted size field (materialize_state), the
  * -wal and -shm go.  It rewrites the whole database file, so it runs only
- * when named: --only checkpoint-offline.
+ * when named: --only checkpoint-offline; and it refuses a WAL that
+ * inspect's pairing and lineage rules say is another database's
+ * (WAL_FOREIGN), whose frames would overwrite this database's pages.
  */
 #include "actions.h"
 
@@ -42,6 +44,15 @@ int act_ckptoffline_plan(struct rp_plan *p, struct rp_proposal *pr)
 			 !m->db_ok ? "the database header is not usable"
 			 : !m->wal_usable ? "the WAL cannot be read with this database (header or page size)"
 					  : "the WAL holds no commit: there is nothing to apply");
+		return 1;
+	}
+	/* Never replay another database's WAL into this one (walrechain stays out for the same reason). */
+	for (size_t i = 0; i < m->diags.n; i++) {
+		if (m->diags.v[i].code != WD_WAL_FOREIGN)
+			continue;
+		pr->status = RP_ST_REFUSED;
+		snprintf(pr->note, sizeof pr->note, "the WAL is probably another database's (WAL_FOREIGN: %.150s): "
+			 "its frames would overwrite this database's pages", m->diags.v[i].msg);
 		return 1;
 	}
 	if (p->hot_journal || p->cr.missing_pages || !model_size_plausible(m, npages)) {

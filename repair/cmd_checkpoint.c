@@ -5,6 +5,9 @@
  *
  * The locks, in order (SQLite's -shm lock bytes: WRITE 120, CKPT 121):
  *
+ *   0. Before any connection: the WAL is checked against the database
+ *      (checks_lineage, read-only); another database's WAL (WAL_FOREIGN)
+ *      is refused, since SQLite would copy its frames without a word.
  *   1. Connections A and B are opened (each reads once, so both have the
  *      WAL and the -shm open).  Neither checkpoints when it closes
  *      (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): the one checkpoint this command
@@ -56,6 +59,7 @@
 #include "../formats/bytes.h"
 #include "../formats/dbheader.h"
 #include "../formats/shm.h"
+#include "../inspect/checks.h"
 #include "../inspect/cmd.h"
 #include "../inspect/files.h"
 #include "../inspect/json.h"
@@ -84,9 +88,14 @@ static const char usage[] =
 	"  --json            one JSON object: {path, mode, before, undo_set,\n"
 	"                    checkpoint, after, undo_verified, error, status, exit}\n"
 	"\n"
+	"Before any connection, the WAL is checked against DB (page sizes, page 1,\n"
+	"lineage: as `waldo inspect`); a WAL of another database (WAL_FOREIGN) is\n"
+	"refused, nothing changed.\n"
+	"\n"
 	"Exit status: 0 done as asked (and the page set proven to undo it); 1 the\n"
-	"checkpoint could not finish (readers, or the timeout); 2 an error, or the\n"
-	"page set does not undo the checkpoint; 64 bad usage; 66 DB cannot be read;\n"
+	"checkpoint could not finish (readers, or the timeout); 2 an error, a WAL\n"
+	"of another database (refused), or the page set does not undo the\n"
+	"checkpoint; 64 bad usage; 66 DB cannot be read;\n"
 	"73 SET cannot be written (nothing checkpointed); 75 the locks could not be\n"
 	"had (nothing done; the message names the processes holding them).\n";
 
@@ -629,6 +638,43 @@ static void print_json(const struct ck *c, int status)
 
 /* ---- the command ---- */
 
+/*
+ * Step 0, before any connection exists: SQLite copies the frames of any WAL
+ * whose header and checksums hold, another database's of the same page
+ * size included (nothing in the WAL names its database).  waldo's pairing
+ * and lineage rules (checks_lineage) look for evidence that the WAL is not
+ * this database's; WAL_FOREIGN refuses with exit 2, nothing opened for
+ * writing.  Takes fs over.  Returns 0 or an exit status with c->err.
+ */
+static int refuse_foreign(struct ck *c, struct wf_set *fs)
+{
+	if (!fs->wal.present) {
+		wf_set_close(fs);
+		return 0;
+	}
+	struct model m;
+	char err[512];
+	if (model_open_set(&m, fs, err, sizeof err)) {
+		model_close(&m);
+		ckpt_fmt(c->err, sizeof c->err, "%s", err);
+		return EXIT_SOFTWARE;
+	}
+	checks_lineage(&m);
+	int status = 0;
+	for (size_t i = 0; i < m.diags.n && !status; i++) {
+		const struct wd_diag *g = &m.diags.v[i];
+		if (g->code != WD_WAL_FOREIGN)
+			continue;
+		ckpt_fmt(c->err, sizeof c->err, "refusing to checkpoint: '%s' is probably not the WAL of '%s' "
+			 "(WAL_FOREIGN: %s): its frames are not this database's pages. Nothing was changed; "
+			 "`waldo inspect` shows the evidence",
+			 m.files.wal.path, m.files.db.path, g->msg);
+		status = EXIT_ERRORS;
+	}
+	model_close(&m);
+	return status;
+}
+
 static int run(struct ck *c)
 {
 	struct wf_set fs;
@@ -643,7 +689,9 @@ static int run(struct ck *c)
 		return EXIT_NOINPUT;
 	}
 	ckpt_fmt(c->db, sizeof c->db, "%s", fs.db.path);
-	wf_set_close(&fs);       /* closed before any connection exists */
+	int fc = refuse_foreign(c, &fs);   /* closes fs: before any connection exists */
+	if (fc)
+		return fc;
 	ckpt_fmt(c->walp, sizeof c->walp, "%s-wal", c->db);
 	ckpt_fmt(c->shmp, sizeof c->shmp, "%s-shm", c->db);
 	c->dbfd = open(c->db, O_RDONLY | O_CLOEXEC | O_NOCTTY);
