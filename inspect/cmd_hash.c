@@ -39,8 +39,9 @@ static const char usage[] =
 	"                   findings, status}\n"
 	"\n"
 	"Exit status: 0 every page hashed, 1 some pages are held by no file (listed\n"
-	"as missing), 64 usage, 66 unreadable input, 70 internal error, 73 the\n"
-	"manifest cannot be written.\n";
+	"as missing), 2 the database or WAL changed while it was read (INPUT_CHANGED),\n"
+	"64 usage, 66 unreadable input, 70 internal error, 73 the manifest cannot be\n"
+	"written.\n";
 
 static void print_json(const struct model *m, const struct ph_hashes *h, const char *state,
 		       const struct db_header *hdr, bool hdr_ok, const char *manifest)

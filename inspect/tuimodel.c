@@ -1430,8 +1430,9 @@ static void holders_of(const struct lock_report *r, char file, uint64_t byte, ch
 		const struct lock_holder *h = &r->h[i];
 		if (h->file != file || (file == 's' && (h->start > byte || h->end < byte)))
 			continue;
-		k += (size_t)snprintf(v + k, n - k, "%spid %d%s%s%s %s%s%s", k ? ", " : "", (int)h->pid,
-				      h->comm[0] ? " (" : "", h->comm, h->comm[0] ? ")" : "",
+		char name[96];
+		k += (size_t)snprintf(v + k, n - k, "%s%s%s %s%s%s", k ? ", " : "", h->ofd ? "" : "pid ",
+				      locks_holder_name(h, name, sizeof name),
 				      h->exclusive ? "exclusive" : "shared", file == 'd' ? " " : "",
 				      file == 'd' ? h->what : "");
 	}
