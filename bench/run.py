@@ -502,6 +502,31 @@ class Ctx:
         return [self.waldo, "inspect", "--no-sqlite", "--no-locks", *extra, os.path.join(d, "db")]
 
 
+def cpu_pressure():
+    """The share of the last 60 s in which some runnable task waited for a
+    CPU (/proc/pressure/cpu, "some avg60"), in percent; None when the kernel
+    does not report it.  The load average counts niced work too; this says
+    how often a core was actually missing."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            for ln in f:
+                if ln.startswith("some "):
+                    return float(dict(kv.split("=") for kv in ln.split()[1:])["avg60"])
+    except (OSError, KeyError, ValueError):
+        pass
+    return None
+
+
+def autogroup_on():
+    """With sched_autogroup, nice only orders tasks within one session: a
+    nice-19 job started from another session still takes a full share."""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return None
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -524,7 +549,8 @@ def machine():
                                      text=True).stdout.strip().splitlines()[0] if shutil.which(cmd[0]) else None
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_bytes": ram, "kernel": os.uname().release,
             "sqlite3": ver(["sqlite3", "--version"]), "openssl": ver(["openssl", "version"]),
-            "gzip": ver(["gzip", "--version"]), "load_at_start": os.getloadavg()}
+            "gzip": ver(["gzip", "--version"]), "load_at_start": os.getloadavg(),
+            "cpu_pressure_at_start": cpu_pressure(), "sched_autogroup": autogroup_on()}
 
 
 def fmt_s(st):
@@ -610,10 +636,15 @@ def main():
     sc = scaling(ctx) if want("scaling") else None
 
     m["load_at_end"] = os.getloadavg()
+    m["cpu_pressure_at_end"] = cpu_pressure()
     print()
     print(f"waldo bench: {ctx.runs} runs each after one untimed warm-up run, medians, files in the page cache")
     print(f"machine: {m['nproc']} x {m['cpu']}, {m['ram_bytes'] / 2**30:.1f} GiB RAM, load average "
           f"{m['load_at_start'][0]:.2f} at start, {m['load_at_end'][0]:.2f} at end")
+    if m["cpu_pressure_at_start"] is not None and m["cpu_pressure_at_end"] is not None:
+        print(f"cpu pressure (share of the last minute a runnable task waited for a core): "
+              f"{m['cpu_pressure_at_start']:.0f}% at start, {m['cpu_pressure_at_end']:.0f}% at end"
+              f"{'; sched_autogroup on' if m['sched_autogroup'] else ''}")
     big = ctx.info["big"]
     print(f"big WAL: {big['wal_bytes']} bytes, {big['frames']} frames of {big['page_size']}-byte pages, "
           f"{big['commits']} commits; database {big['db_bytes']} bytes")

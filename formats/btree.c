@@ -282,95 +282,94 @@ static int decode_cell(const uint8_t *page, const struct bt_page *pg, uint32_t p
  * in at most one cell or freeblock, and the bytes in none equal the
  * fragment count of offset 7.  Runs only when every cell pointer, cell and
  * freeblock is in range (SQLite skips it otherwise too).
+ *
+ * The bytes are kept in a bitmap of 64 to a word, so that marking a cell
+ * costs a few word operations, not one per byte: the cells are marked as
+ * the header check decodes them (each cell is decoded once), the
+ * freeblocks after it.  A byte met twice is reported as a byte-by-byte pass
+ * in the same order would report it: the lowest already-marked byte of the
+ * first cell or freeblock that overlaps.
  */
-static int cmp_u64(const void *a, const void *b)
+struct cover {
+	uint64_t used[65536 / 64];
+	uint32_t covered;          /* bytes marked */
+	bool dup;                  /* a cell overlapped: the rest is not marked */
+	unsigned dup_cell;
+	uint32_t dup_byte;
+};
+
+static void cover_init(struct cover *cv, uint32_t usable)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	memset(cv->used, 0, ((size_t)usable + 63) / 64 * sizeof cv->used[0]);
+	cv->covered = 0;
+	cv->dup = false;
 }
 
 /*
- * The common case of check_coverage without its byte bitmap: true when the
- * cells and freeblocks (clipped to the usable size) do not overlap and the
- * content-area bytes they leave uncovered equal the fragment count.  Any
- * other answer sends the page to the exact byte-by-byte check, which says
- * what is wrong.  Intervals are (start << 32 | end), sorted.
+ * Mark bytes [s, e) (e <= the usable size).  When one of them is already
+ * marked, return false with *byte the lowest such one; the bytes before it
+ * may be left unmarked, as nothing is marked after an overlap.
  */
-#define COVERAGE_FAST_MAX 512
-static bool coverage_ok_fast(const uint8_t *page, const struct bt_page *pg)
+static bool cover_mark(struct cover *cv, uint32_t s, uint32_t e, uint32_t *byte)
 {
-	uint64_t iv[COVERAGE_FAST_MAX];
-	unsigned n = 0;
-	if ((unsigned)pg->ncell + pg->nfreeblocks > COVERAGE_FAST_MAX)
-		return false;
-	for (unsigned i = 0; i < pg->ncell; i++) {
-		struct bt_cell c;
-		uint32_t off = bt_cell_ptr(page, pg, i);
-		decode_cell(page, pg, off, &c);
-		uint64_t e = (uint64_t)off + c.size;
-		if (e > pg->usable)
-			e = pg->usable;
-		if (e > off)
-			iv[n++] = (uint64_t)off << 32 | e;
+	if (e <= s)
+		return true;
+	cv->covered += e - s;
+	/* The first and last words take part of a mask; the ones between are whole. */
+	uint32_t w0 = s >> 6, w1 = (e - 1) >> 6;
+	uint64_t first = ~(uint64_t)0 << (s & 63), last = ~(uint64_t)0 >> (63 - ((e - 1) & 63));
+	for (uint32_t w = w0; w <= w1; w++) {
+		uint64_t mask = (w == w0 ? first : ~(uint64_t)0) & (w == w1 ? last : ~(uint64_t)0);
+		uint64_t hit = cv->used[w] & mask;
+		if (hit) {
+			*byte = (w << 6) + (uint32_t)__builtin_ctzll(hit);
+			return false;
+		}
+		cv->used[w] |= mask;
 	}
+	return true;
+}
+
+/* Cell i of the page decoded at c: mark it unless an overlap was found before. */
+static void cover_cell(struct cover *cv, const struct bt_page *pg, unsigned i, const struct bt_cell *c)
+{
+	if (cv->dup)
+		return;
+	uint64_t e = (uint64_t)c->offset + c->size;
+	if (!cover_mark(cv, c->offset, e < pg->usable ? (uint32_t)e : pg->usable, &cv->dup_byte)) {
+		cv->dup = true;
+		cv->dup_cell = i;
+	}
+}
+
+/*
+ * The rest of the check, once the cells are marked: the first overlap among
+ * the cells, else the freeblocks (the chain as the header check walked it,
+ * nfreeblocks long, every block inside the content area), then the count
+ * of bytes in neither.  Every marked byte lies in [content start, usable),
+ * so the bytes in none are the area's size less the bytes marked.
+ */
+static bool check_coverage(const uint8_t *page, const struct bt_page *pg, struct cover *cv,
+			   struct wd_diags *d)
+{
+	if (cv->dup) {
+		PAGE_ERR(d, pg, cv->dup_byte, "cell %u overlaps another cell (byte %u used twice)", cv->dup_cell,
+			 cv->dup_byte);
+		return false;
+	}
+	uint32_t start = pg->content_start;
 	uint32_t fb = pg->first_freeblock;
 	for (uint32_t k = 0; fb && k < pg->nfreeblocks; k++) {
 		uint32_t next = rd_be16(page + fb), size = rd_be16(page + fb + 2);
 		uint64_t e = (uint64_t)fb + size;
-		if (e > pg->usable)
-			e = pg->usable;
-		if (e > fb)
-			iv[n++] = (uint64_t)fb << 32 | e;
-		fb = next;
-	}
-	qsort(iv, n, sizeof *iv, cmp_u64);
-	uint64_t prev = 0, covered = 0, start = pg->content_start;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t s = iv[i] >> 32, e = iv[i] & 0xffffffffu;
-		if (s < prev)
+		uint32_t b;
+		if (!cover_mark(cv, fb, e < pg->usable ? (uint32_t)e : pg->usable, &b)) {
+			PAGE_ERR(d, pg, b, "freeblock at %u overlaps a cell (byte %u used twice)", fb, b);
 			return false;
-		prev = e;
-		if (e > start)
-			covered += e - (s > start ? s : start);
-	}
-	return (pg->usable > start ? pg->usable - start : 0) - covered == pg->frag;
-}
-
-static bool check_coverage(const uint8_t *page, const struct bt_page *pg, struct wd_diags *d)
-{
-	if (coverage_ok_fast(page, pg))
-		return true;
-	uint8_t used[65536 / 8];
-	memset(used, 0, sizeof used);
-	uint32_t start = pg->content_start;
-	/* Mark cells, then freeblocks; the first byte marked twice is an overlap. */
-	for (unsigned i = 0; i < pg->ncell; i++) {
-		struct bt_cell c;
-		uint32_t off = bt_cell_ptr(page, pg, i);
-		decode_cell(page, pg, off, &c);
-		for (uint32_t b = off; b < off + c.size && b < pg->usable; b++) {
-			if (used[b >> 3] & (1u << (b & 7))) {
-				PAGE_ERR(d, pg, b, "cell %u overlaps another cell (byte %u used twice)", i, b);
-				return false;
-			}
-			used[b >> 3] |= (uint8_t)(1u << (b & 7));
-		}
-	}
-	uint32_t fb = pg->first_freeblock;
-	for (uint32_t k = 0; fb && k < pg->nfreeblocks; k++) {
-		uint32_t next = rd_be16(page + fb), size = rd_be16(page + fb + 2);
-		for (uint32_t b = fb; b < fb + size && b < pg->usable; b++) {
-			if (used[b >> 3] & (1u << (b & 7))) {
-				PAGE_ERR(d, pg, b, "freeblock at %u overlaps a cell (byte %u used twice)", fb, b);
-				return false;
-			}
-			used[b >> 3] |= (uint8_t)(1u << (b & 7));
 		}
 		fb = next;
 	}
-	uint32_t nfrag = 0;
-	for (uint32_t b = start; b < pg->usable; b++)
-		nfrag += !(used[b >> 3] & (1u << (b & 7)));
+	uint32_t nfrag = (pg->usable > start ? pg->usable - start : 0) - cv->covered;
 	if (nfrag != pg->frag) {
 		PAGE_ERR(d, pg, OFF_FRAG + pg->hdr_off,
 			 "%u bytes of the content area are in no cell or freeblock, but the header counts %u fragmented bytes",
@@ -380,22 +379,55 @@ static bool check_coverage(const uint8_t *page, const struct bt_page *pg, struct
 	return true;
 }
 
-int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint32_t pgno,
-		  struct bt_page *pg, struct wd_diags *d)
+/* An overflow chain found on a page, walked after it (bt_walk_tree). */
+struct chain {
+	uint32_t first;
+	uint32_t ptr_off;          /* offset of the overflow pointer in the cell's page */
+	uint32_t expected;         /* pages the payload needs */
+	unsigned cell;
+};
+
+/*
+ * What the tree walk takes from the cells of a page: the child pointers (and
+ * where they are) and the overflow chains, from every cell that
+ * bt_parse_cell decodes with a size inside the usable area, in cell order.
+ * Arrays of bt_max_cells + 1 entries, filled by parse_page.
+ */
+struct page_refs {
+	uint32_t *kids, *kid_off;
+	struct chain *chains;
+	unsigned nkids, nchains;
+};
+
+/* With NULL arrays only the counts are kept. */
+static void refs_add(struct page_refs *rf, const struct bt_page *pg, const struct bt_cell *c, unsigned i)
 {
-	memset(pg, 0, sizeof *pg);
-	pg->pgno = pgno;
-	pg->page_size = page_size;
-	pg->usable = usable;
-	if (!geometry_ok(page_size, usable)) {
-		page_diag(d, WD_BTREE_PAGE_INVALID, WD_ERROR, 0, pgno, 0,
-			  "page size %u with usable size %u cannot hold a b-tree page", page_size, usable);
-		pg->usable = 0;
-		return WD_FATAL;
+	if (!pg->leaf) {
+		if (rf->kids) {
+			rf->kids[rf->nkids] = c->left_child;
+			rf->kid_off[rf->nkids] = c->offset;
+		}
+		rf->nkids++;
 	}
-	size_t n0 = d ? d->n : 0;
-	bool warn = false;
-	pg->hdr_off = pgno == 1 ? PAGE1_HDR_OFF : 0;
+	if (c->has_payload && c->local_size < c->payload_size) {
+		if (rf->chains) {
+			struct chain *ch = &rf->chains[rf->nchains];
+			ch->first = c->overflow;
+			ch->ptr_off = c->payload_off + c->local_size;
+			ch->expected = bt_overflow_pages(pg->usable, c->payload_size, c->local_size);
+			ch->cell = i;
+		}
+		rf->nchains++;
+	}
+}
+
+static int parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint32_t pgno,
+		      struct bt_page *pg, struct wd_diags *d, struct page_refs *refs);
+
+/* The header fields of the page (pg->pgno set), read as they are. */
+static void decode_header(const uint8_t *page, struct bt_page *pg)
+{
+	pg->hdr_off = pg->pgno == 1 ? PAGE1_HDR_OFF : 0;
 	const uint8_t *h = page + pg->hdr_off;
 	pg->type = h[OFF_TYPE];
 	pg->type_ok = bt_type_valid(pg->type);
@@ -410,6 +442,86 @@ int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint
 	if (pg->type_ok && !pg->leaf)
 		pg->right_child = rd_be32(h + OFF_RIGHT_CHILD);
 	pg->cellptr_off = pg->hdr_off + pg->hdr_size;
+}
+
+bool bt_page_is_clean_leaf(const uint8_t *page, uint32_t page_size, uint32_t usable, uint32_t pgno,
+			   struct bt_leaf_summary *sum)
+{
+	memset(sum, 0, sizeof *sum);
+	if (!geometry_ok(page_size, usable))
+		return false;
+	uint8_t type = page[pgno == 1 ? PAGE1_HDR_OFF : 0];
+	if (type != BT_LEAF_TABLE && type != BT_LEAF_INDEX)
+		return false;
+	struct wd_diags d = { 0 };
+	struct bt_page pg;
+	struct page_refs rf = { NULL, NULL, NULL, 0, 0 };
+	parse_page(page, page_size, usable, pgno, &pg, &d, &rf);
+	bool clean = d.n == 0 && d.dropped == 0 && rf.nchains == 0 && pg.free_bytes <= UINT16_MAX &&
+		     pg.nfreeblocks <= UINT16_MAX;
+	wd_diags_free(&d);
+	if (!clean)
+		return false;
+	sum->type = pg.type;
+	sum->frag = pg.frag;
+	sum->first_freeblock = pg.first_freeblock;
+	sum->ncell = pg.ncell;
+	sum->content_raw = (uint16_t)(pg.content_start & 0xffff);   /* 65536 is stored as 0 */
+	sum->nfreeblocks = (uint16_t)pg.nfreeblocks;
+	sum->free_bytes = (uint16_t)pg.free_bytes;
+	return true;
+}
+
+/* The struct bt_parse_page gives for the clean leaf a summary describes. */
+static void summary_expand(const struct bt_leaf_summary *sum, uint32_t page_size, uint32_t usable,
+			   uint32_t pgno, struct bt_page *pg)
+{
+	memset(pg, 0, sizeof *pg);
+	pg->pgno = pgno;
+	pg->page_size = page_size;
+	pg->usable = usable;
+	pg->hdr_off = pgno == 1 ? PAGE1_HDR_OFF : 0;
+	pg->type = sum->type;
+	pg->type_ok = true;
+	pg->leaf = true;
+	pg->intkey = (sum->type & 1) != 0;
+	pg->first_freeblock = sum->first_freeblock;
+	pg->ncell = sum->ncell;
+	pg->content_start = sum->content_raw ? sum->content_raw : 65536u;
+	pg->frag = sum->frag;
+	pg->hdr_size = LEAF_HDR_SIZE;
+	pg->cellptr_off = pg->hdr_off + LEAF_HDR_SIZE;
+	pg->nfreeblocks = sum->nfreeblocks;
+	pg->free_bytes = sum->free_bytes;
+}
+
+int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint32_t pgno,
+		  struct bt_page *pg, struct wd_diags *d)
+{
+	return parse_page(page, page_size, usable, pgno, pg, d, NULL);
+}
+
+/*
+ * bt_parse_page, and with `refs` also what the walk needs from the cells
+ * (struct page_refs): every cell is decoded once for the header check, the
+ * coverage check and the walk.
+ */
+static int parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint32_t pgno,
+		      struct bt_page *pg, struct wd_diags *d, struct page_refs *refs)
+{
+	memset(pg, 0, sizeof *pg);
+	pg->pgno = pgno;
+	pg->page_size = page_size;
+	pg->usable = usable;
+	if (!geometry_ok(page_size, usable)) {
+		page_diag(d, WD_BTREE_PAGE_INVALID, WD_ERROR, 0, pgno, 0,
+			  "page size %u with usable size %u cannot hold a b-tree page", page_size, usable);
+		pg->usable = 0;
+		return WD_FATAL;
+	}
+	size_t n0 = d ? d->n : 0;
+	bool warn = false;
+	decode_header(page, pg);
 	if (!pg->type_ok) {
 		PAGE_ERR(d, pg, pg->hdr_off + OFF_TYPE,
 			 "page type byte is %u, not 2, 5, 10 or 13 (not a b-tree page, or damaged)", pg->type);
@@ -445,18 +557,31 @@ int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint
 	unsigned nbad = 0, nbig = 0, nunordered = 0;
 	int64_t prev_key = 0;
 	unsigned nptr = (ptr_end - pg->cellptr_off) / 2;
+	/* The walk takes cells as bt_parse_cell decodes them: from the end of
+	 * the pointer array on (not the content start), at most MX_CELL. */
+	unsigned nrefs = refs ? (nptr < bt_max_cells(page_size) ? nptr : bt_max_cells(page_size)) : 0;
+	struct cover cv;
+	cover_init(&cv, usable);
+	for (uint32_t off = lo & ~63u; off < usable; off += 64)
+		__builtin_prefetch(page + off);
 	for (unsigned i = 0; i < nptr; i++) {
 		uint32_t pc = bt_cell_ptr(page, pg, i);
-		if (pc < lo || pc > usable - MIN_CELL_SIZE) {
+		bool in_area = pc >= lo && pc <= usable - MIN_CELL_SIZE;
+		if (!in_area) {
 			if (nbad++ < CELL_DIAG_CAP)
 				PAGE_ERR(d, pg, pg->cellptr_off + 2 * i,
 					 "cell %u pointer %u is outside the cell content area %u..%u", i, pc, lo,
 					 usable - MIN_CELL_SIZE);
 			ptrs_ok = false;
-			continue;
+			if (i >= nrefs || pc < ptr_end || pc > usable - MIN_CELL_SIZE)
+				continue;
 		}
 		struct bt_cell c;
 		int r = decode_cell(page, pg, pc, &c);
+		if (i < nrefs && r == 0)
+			refs_add(refs, pg, &c, i);
+		if (!in_area)
+			continue;
 		if (r) {
 			if (nbig++ < CELL_DIAG_CAP)
 				PAGE_ERR(d, pg, pc, "cell %u %s past the usable size %u", i,
@@ -471,6 +596,7 @@ int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint
 					 (long long)c.rowid, (long long)prev_key);
 			prev_key = c.rowid;
 		}
+		cover_cell(&cv, pg, i, &c);
 	}
 	if (nbad > CELL_DIAG_CAP)
 		PAGE_ERR(d, pg, pg->cellptr_off, "%u more cell pointers outside the content area",
@@ -553,7 +679,7 @@ int bt_parse_page(const uint8_t *page, uint32_t page_size, uint32_t usable, uint
 		}
 	}
 	if (content_ok && ptrs_ok && cells_ok && free_ok)
-		check_coverage(page, pg, d);
+		check_coverage(page, pg, &cv, d);
 
 	if (d && d->n > n0) {
 		for (size_t i = n0; i < d->n; i++)
@@ -756,18 +882,11 @@ struct pending {
 	uint8_t family;            /* 1 table, 2 index: what the parent requires */
 };
 
-/* An overflow chain found on the current page, walked after it. */
-struct chain {
-	uint32_t first;
-	uint32_t ptr_off;          /* offset of the overflow pointer in the cell's page */
-	uint32_t expected;         /* pages the payload needs */
-	unsigned cell;
-};
-
 struct walk {
 	const struct bt_walk_ops *ops;
 	uint32_t root;
 	uint8_t *seen;
+	const struct bt_leaf_summary *clean;   /* bt_walk_tree_clean's, or NULL */
 	struct wd_diags *d;
 	uint32_t nvisited;
 	int leaf_depth;            /* depth of the first leaf, -1 before */
@@ -862,21 +981,29 @@ static void walk_chain(struct walk *w, uint32_t pgno, const struct chain *ch, un
 static void walk_page(struct walk *w, const struct pending *p)
 {
 	const struct bt_walk_ops *o = w->ops;
-	const uint8_t *buf = o->get_page(o->ctx, p->pgno);
-	if (!buf) {
-		/* A child is reported where its parent points to it; a root has no
-		 * such byte here (sqlite_schema names it), and its own offset would
-		 * lie past the end of the file that lacks it. */
-		if (p->parent)
-			page_diag(w->d, WD_BTREE_PAGE_INVALID, WD_ERROR, o->page_size, p->parent, p->ref_off,
-				  "b-tree page %u cannot be read", p->pgno);
-		else if (w->d)
-			wd_add(w->d, WD_BTREE_PAGE_INVALID, WD_F_DB, WD_NONE, WD_NONE, p->pgno,
-			       "b-tree root page %u cannot be read: no file holds it", p->pgno);
-		return;
-	}
 	struct bt_page pg;
-	bt_parse_page(buf, o->page_size, o->usable, p->pgno, &pg, w->d);
+	struct page_refs rf = { w->kids, w->kid_off, w->chains, 0, 0 };
+	/* A leaf known to be clean has no finding, child or chain to collect:
+	 * its summary is all the walk needs, the page is not read again. */
+	if (w->clean && w->clean[p->pgno].type) {
+		summary_expand(&w->clean[p->pgno], o->page_size, o->usable, p->pgno, &pg);
+	} else {
+		const uint8_t *buf = o->get_page(o->ctx, p->pgno);
+		if (!buf) {
+			/* A child is reported where its parent points to it; a root
+			 * has no such byte here (sqlite_schema names it), and its
+			 * own offset would lie past the end of the file that lacks
+			 * it. */
+			if (p->parent)
+				page_diag(w->d, WD_BTREE_PAGE_INVALID, WD_ERROR, o->page_size, p->parent,
+					  p->ref_off, "b-tree page %u cannot be read", p->pgno);
+			else if (w->d)
+				wd_add(w->d, WD_BTREE_PAGE_INVALID, WD_F_DB, WD_NONE, WD_NONE, p->pgno,
+				       "b-tree root page %u cannot be read: no file holds it", p->pgno);
+			return;
+		}
+		parse_page(buf, o->page_size, o->usable, p->pgno, &pg, w->d, &rf);
+	}
 	uint8_t ptype = p->parent ? PTRMAP_BTREE : PTRMAP_ROOTPAGE;
 	if (!pg.type_ok) {
 		visit(w, p->pgno, &pg, false, p->parent, ptype, p->depth);
@@ -898,26 +1025,8 @@ static void walk_page(struct walk *w, const struct pending *p)
 				 p->depth, w->leaf_depth);
 	}
 
-	unsigned nkids = 0, nchains = 0;
-	unsigned ncell = pg.ncell <= bt_max_cells(o->page_size) ? pg.ncell : bt_max_cells(o->page_size);
-	for (unsigned i = 0; i < ncell; i++) {
-		struct bt_cell c;
-		if (bt_parse_cell(buf, &pg, i, &c, NULL) == WD_FATAL && !c.size)
-			continue;
-		if (c.offset + c.size > pg.usable)
-			continue;   /* already reported by bt_parse_page */
-		if (!pg.leaf) {
-			w->kids[nkids] = c.left_child;
-			w->kid_off[nkids++] = c.offset;
-		}
-		if (c.has_payload && c.local_size < c.payload_size) {
-			struct chain *ch = &w->chains[nchains++];
-			ch->first = c.overflow;
-			ch->ptr_off = c.payload_off + c.local_size;
-			ch->expected = bt_overflow_pages(pg.usable, c.payload_size, c.local_size);
-			ch->cell = i;
-		}
-	}
+	/* parse_page collected the children and chains of the cells. */
+	unsigned nkids = rf.nkids, nchains = rf.nchains;
 	if (!pg.leaf) {
 		w->kids[nkids] = pg.right_child;
 		w->kid_off[nkids++] = pg.hdr_off + OFF_RIGHT_CHILD;
@@ -957,7 +1066,13 @@ static void walk_page(struct walk *w, const struct pending *p)
 uint32_t bt_walk_tree(const struct bt_walk_ops *ops, uint32_t root, uint8_t *seen,
 		      struct wd_diags *d)
 {
-	struct walk w = { ops, root, seen, d, 0, -1, NULL, 0, 0, NULL, NULL, NULL };
+	return bt_walk_tree_clean(ops, root, seen, NULL, d);
+}
+
+uint32_t bt_walk_tree_clean(const struct bt_walk_ops *ops, uint32_t root, uint8_t *seen,
+			    const struct bt_leaf_summary *clean, struct wd_diags *d)
+{
+	struct walk w = { ops, root, seen, clean, d, 0, -1, NULL, 0, 0, NULL, NULL, NULL };
 	if (!geometry_ok(ops->page_size, ops->usable) || !ops->get_page) {
 		page_diag(d, WD_BTREE_PAGE_INVALID, WD_ERROR, 0, root, 0,
 			  "page size %u / usable size %u: cannot walk the b-tree", ops->page_size, ops->usable);

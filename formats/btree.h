@@ -150,6 +150,39 @@ const char *bt_type_name(uint8_t type);
  * depths, and a child pointer to the page itself.
  */
 
+/*
+ * A b-tree leaf on which bt_parse_page reports nothing and no cell needs
+ * overflow pages holds nothing bt_walk_tree needs beyond its header: that
+ * header, with the freeblock totals, in 12 bytes.  type 0: not such a leaf.
+ */
+struct bt_leaf_summary {
+	uint8_t type;              /* BT_LEAF_TABLE or BT_LEAF_INDEX, 0 for none */
+	uint8_t frag;
+	uint16_t first_freeblock;
+	uint16_t ncell;
+	uint16_t content_raw;      /* content start as stored (0 means 65536) */
+	uint16_t nfreeblocks;
+	uint16_t free_bytes;
+};
+/*
+ * Is the page such a leaf?  Then true and *sum filled, else false and
+ * sum->type 0.  Pure, like bt_parse_page: the same bytes give the same
+ * answer, so it may run on many pages at once (in parallel).
+ */
+bool bt_page_is_clean_leaf(const uint8_t *page, uint32_t page_size, uint32_t usable, uint32_t pgno,
+			   struct bt_leaf_summary *sum);
+
+/*
+ * bt_walk_tree with pages checked beforehand: `clean` (may be NULL) has
+ * ops->npages+1 entries, and clean[pgno].type != 0 only where
+ * bt_page_is_clean_leaf gave that summary for the bytes get_page returns
+ * for pgno.  The walk takes such a page from its summary and does not call
+ * get_page for it; visits and findings are those of bt_walk_tree.  Lets a
+ * caller check the pages in parallel and keep the walk itself serial.
+ */
+uint32_t bt_walk_tree_clean(const struct bt_walk_ops *ops, uint32_t root, uint8_t *seen,
+			    const struct bt_leaf_summary *clean, struct wd_diags *d);
+
 /* What bt_walk_tree knows about a page it reaches. */
 struct bt_visit {
 	uint32_t pgno;

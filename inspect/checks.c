@@ -306,7 +306,7 @@ static bool check_structure(struct model *m, struct sc_account *a)
 	struct sc_schema schema;
 	sc_read_schema(&src, &schema, NULL);
 	size_t n0 = m->diags.n;
-	sc_account_pages(&src, &h, &schema, a, &m->diags);
+	sc_account_pages_mt(&src, &h, &schema, a, &m->diags, 0);   /* model_state_page is thread-safe */
 	sc_schema_free(&schema);
 	for (size_t i = n0; i < m->diags.n; i++) {
 		struct wd_diag *g = &m->diags.v[i];

@@ -2,13 +2,17 @@
  * pagehash.c — parallel per-page SHA-256 and the manifest; see pagehash.h
  * and docs/manifest.md.
  *
- * Hashing.  The pages of the state (1..npages) are split into one
- * contiguous run per thread; each thread owns one EVP_MD_CTX for its whole
- * run and hashes every page straight from the read-only mapping of the
- * database file or the WAL (model_page), so no page is ever copied and no
- * memory is allocated per page.  Results land in per-page slots that no two
- * threads share, so the threads need no lock.  The digest algorithm is
- * fetched once (OpenSSL 3) instead of once per EVP_DigestInit_ex.
+ * Hashing.  The pages of the state (1..npages) are cut into chunks of
+ * HASH_CHUNK pages that the threads take in turn from an atomic counter, so
+ * that a thread slowed down (a busy core, pages of the database file still
+ * to fault in where another thread has pages the WAL walk already touched)
+ * leaves its share to the others instead of holding up the end.  Each
+ * thread owns one EVP_MD_CTX and hashes every page straight from the
+ * read-only mapping of the database file or the WAL (model_page), so no
+ * page is ever copied and no memory is allocated per page.  Results land
+ * in per-page slots that no two threads share, so the threads need no
+ * lock.  The digest algorithm is fetched once (OpenSSL 3) instead of once
+ * per EVP_DigestInit_ex.
  *
  * The state hash does not re-read the pages: it is a hash over the page
  * digests (and their page numbers), so it costs 36 bytes of hashing per
@@ -31,6 +35,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -253,12 +258,21 @@ static int sh_end(struct state_hasher *s, uint32_t npages, uint32_t page_size, u
 
 /* ---- parallel page hashing ---- */
 
-struct worker {
+#define HASH_CHUNK 256u            /* pages a thread takes at a time */
+
+/* What the threads share: the state and the next chunk to take. */
+struct hash_job {
 	const struct model *m;
 	uint32_t k;
 	struct ph_hashes *h;
 	const EVP_MD *md;
-	uint32_t first, last;      /* pages first..last inclusive */
+	uint32_t nchunks;
+	atomic_uint next;          /* next chunk to take */
+	atomic_int stop;           /* a thread failed: the others stop too */
+};
+
+struct worker {
+	struct hash_job *job;
 	int failed;
 	pthread_t tid;
 	bool started;
@@ -267,30 +281,43 @@ struct worker {
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct ph_hashes *h = w->h;
+	struct hash_job *job = w->job;
+	struct ph_hashes *h = job->h;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx) {
 		w->failed = 1;
+		atomic_store(&job->stop, 1);
 		return NULL;
 	}
-	for (uint64_t pg = w->first; pg <= w->last; pg++) {
-		uint32_t pgno = (uint32_t)pg, frame = 0;
-		const uint8_t *p = model_page(w->m, w->k, pgno, &frame);
-		size_t i = (size_t)pgno - 1;
-		if (!p) {
-			h->missing[i] = 1;
-			h->frame[i] = PH_NO_FRAME;
-			memset(h->digest[i], 0, PH_DIGEST);
-			continue;
-		}
-		unsigned len = 0;
-		if (EVP_DigestInit_ex(ctx, w->md, NULL) != 1 || EVP_DigestUpdate(ctx, p, h->page_size) != 1 ||
-		    EVP_DigestFinal_ex(ctx, h->digest[i], &len) != 1 || len != PH_DIGEST) {
-			w->failed = 1;
+	for (;;) {
+		unsigned c = atomic_fetch_add(&job->next, 1u);
+		if (c >= job->nchunks || atomic_load(&job->stop))
 			break;
+		uint32_t first = c * HASH_CHUNK + 1;
+		uint32_t last = h->nheld - first < HASH_CHUNK ? h->nheld : first + HASH_CHUNK - 1;
+		for (uint64_t pg = first; pg <= last; pg++) {
+			uint32_t pgno = (uint32_t)pg, frame = 0;
+			const uint8_t *p = model_page(job->m, job->k, pgno, &frame);
+			size_t i = (size_t)pgno - 1;
+			if (!p) {
+				h->missing[i] = 1;
+				h->frame[i] = PH_NO_FRAME;
+				memset(h->digest[i], 0, PH_DIGEST);
+				continue;
+			}
+			unsigned len = 0;
+			if (EVP_DigestInit_ex(ctx, job->md, NULL) != 1 ||
+			    EVP_DigestUpdate(ctx, p, h->page_size) != 1 ||
+			    EVP_DigestFinal_ex(ctx, h->digest[i], &len) != 1 || len != PH_DIGEST) {
+				w->failed = 1;
+				atomic_store(&job->stop, 1);
+				break;
+			}
+			h->missing[i] = 0;
+			h->frame[i] = frame;
 		}
-		h->missing[i] = 0;
-		h->frame[i] = frame;
+		if (w->failed)
+			break;
 	}
 	EVP_MD_CTX_free(ctx);
 	return NULL;
@@ -349,19 +376,15 @@ int ph_hash_state(const struct model *m, uint32_t k, unsigned nthreads, struct p
 		nthreads = 1;
 	if (nthreads > PH_MAX_THREADS)
 		nthreads = PH_MAX_THREADS;
-	if (nthreads > h->nheld)
-		nthreads = h->nheld ? h->nheld : 1;
+	struct hash_job job = { m, k, h, md, (uint32_t)(((uint64_t)h->nheld + HASH_CHUNK - 1) / HASH_CHUNK), 0, 0 };
+	if (nthreads > job.nchunks)
+		nthreads = job.nchunks ? job.nchunks : 1;
 	struct worker w[PH_MAX_THREADS];
 	memset(w, 0, sizeof w);
-	for (unsigned t = 0; t < nthreads; t++) {
-		w[t].m = m;
-		w[t].k = k;
-		w[t].h = h;
-		w[t].md = md;
-		w[t].first = (uint32_t)((uint64_t)h->nheld * t / nthreads) + 1;
-		w[t].last = (uint32_t)((uint64_t)h->nheld * (t + 1) / nthreads);
-	}
-	/* Thread 0's share runs here; a thread that cannot start runs here too. */
+	for (unsigned t = 0; t < nthreads; t++)
+		w[t].job = &job;
+	/* This thread takes chunks too; a thread that cannot start leaves its
+	 * chunks to the others. */
 	for (unsigned t = 1; t < nthreads; t++)
 		w[t].started = pthread_create(&w[t].tid, NULL, worker_run, &w[t]) == 0;
 	if (h->nheld)
@@ -370,8 +393,6 @@ int ph_hash_state(const struct model *m, uint32_t k, unsigned nthreads, struct p
 	for (unsigned t = 1; t < nthreads; t++) {
 		if (w[t].started)
 			pthread_join(w[t].tid, NULL);
-		else
-			worker_run(&w[t]);
 		failed |= w[t].failed;
 	}
 	sha256_release(md);
