@@ -141,6 +141,27 @@ bool wf_guard_cut(int slot)
 	return slot > 0 && slot <= WF_GUARDS && atomic_load(&guards[slot - 1].cut);
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22   /* Linux 5.14; older kernels say EINVAL, which is ignored */
+#endif
+#define WF_POPULATE_MIN (16u << 20)
+
+/*
+ * Fault a WAL's whole mapping in with one call before the walk reads every
+ * byte of it: one MADV_POPULATE_READ costs a sixth of the page faults that
+ * reading it page by page takes (an 800 MB WAL: 2,400 faults instead of
+ * 14,900, inspect a third faster; docs/performance.md).  Only for files
+ * larger than WF_POPULATE_MIN whose blocks are all allocated, so that a
+ * sparse WAL's hole is never read (HOSTILE W19); errors are ignored (a file
+ * cut short meanwhile gives EFAULT, not SIGBUS).
+ */
+static void populate(const struct wf_file *f)
+{
+	if (f->present && !f->borrowed && f->size >= WF_POPULATE_MIN &&
+	    (uint64_t)f->st.st_blocks * 512 >= f->size)
+		(void)madvise((void *)f->data, (size_t)f->size, MADV_POPULATE_READ);
+}
+
 int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen)
 {
 	memset(f, 0, sizeof *f);
@@ -366,6 +387,8 @@ int wf_set_open(struct wf_set *s, const char *path, const char *wal_path, const 
 			ret = -1;
 		}
 		free(p);
+		if (!ret)
+			populate(&s->wal);
 	}
 	if (!ret && !s->shm.path) {
 		p = shm_path ? strdup(shm_path) : have_base ? with_suffix(base, "-shm") : NULL;
