@@ -69,6 +69,12 @@ int atomic_prepare(struct atomic_out *a, const char *path, bool replace, char *e
 		snprintf(err, errlen, "cannot write into '%s': not a folder", a->dir);
 		return ATOMIC_ERR;
 	}
+	/* Pre-flight: a read-only folder or file system (EACCES, EROFS) is refused
+	 * here, before any caller has written anything anywhere. */
+	if (faccessat(AT_FDCWD, a->dir, W_OK | X_OK, AT_EACCESS)) {
+		snprintf(err, errlen, "cannot write into the folder '%s': %s", a->dir, strerror(errno));
+		return ATOMIC_ERR;
+	}
 	/* A name nobody else picks: pid, time and a counter; the writer
 	 * creates it with O_EXCL, so a collision fails instead of clobbering. */
 	static unsigned counter;
@@ -143,7 +149,9 @@ int atomic_commit(struct atomic_out *a, char *err, size_t errlen)
 	}
 	a->tmp[0] = '\0';
 	if (fsync_path(a->dir, O_RDONLY | O_DIRECTORY)) {
-		snprintf(err, errlen, "cannot sync folder '%s': %s", a->dir, strerror(errno));
+		/* The new name is there but may not survive a power cut. */
+		snprintf(err, errlen, "cannot sync folder '%s': %s: durability of '%s' unknown", a->dir,
+			 strerror(errno), a->path);
 		return ATOMIC_ERR;
 	}
 	return ATOMIC_OK;

@@ -58,8 +58,10 @@ static int sink_begin(struct rp_sink *s, int fd, const uint8_t *orig, uint64_t o
 
 static void sink_flush(struct rp_sink *s)
 {
-	if (s->nbuf && !s->bad && rio_write_all(s->fd, s->buf, s->nbuf))
+	if (s->nbuf && !s->bad && rio_write_all(s->fd, s->buf, s->nbuf)) {
 		s->bad = true;
+		s->eno = errno;      /* what free() and the hash may overwrite */
+	}
 	s->nbuf = 0;
 }
 
@@ -255,6 +257,8 @@ static int stage_build(struct rp_plan *p, struct stage *st, const char *target, 
 		}
 		int e = errno;
 		if (sink_end(&st->s, st->new_sha)) {
+			if (st->s.eno)
+				e = st->s.eno;
 			if (!err[0])
 				snprintf(err, errlen, "cannot write '%.600s': %s", st->a.tmp, strerror(e));
 			return -1;
@@ -298,12 +302,14 @@ static void outcome_file(struct rp_outcome *o, const struct stage *st, const cha
 /* Remove files SQLite created while verifying (an empty -wal, a -shm) that the result does not have. */
 static void remove_artifacts(const char *wal, bool wal_before, const char *shm, bool shm_before)
 {
-	char e[256];
+	char e[4400];
 	struct stat s;
-	if (!wal_before && !stat(wal, &s) && s.st_size == 0)
-		rio_unlink(wal, e, sizeof e);
-	if (!shm_before && !stat(shm, &s))
-		rio_unlink(shm, e, sizeof e);
+	/* The result is synced already: a failure here (a folder fsync's EIO) is
+	 * reported, not fatal; SQLite ignores a stale empty -wal or a -shm. */
+	if (!wal_before && !stat(wal, &s) && s.st_size == 0 && rio_unlink(wal, e, sizeof e))
+		fprintf(stderr, "waldo: warning: %s (tidying up after the verification)\n", e);
+	if (!shm_before && !stat(shm, &s) && rio_unlink(shm, e, sizeof e))
+		fprintf(stderr, "waldo: warning: %s (tidying up after the verification)\n", e);
 }
 
 static bool exists(const char *path)
@@ -359,6 +365,7 @@ int rp_apply_copy(struct rp_plan *p, const char *out, bool force, struct rp_outc
 	for (int i = 0; i < 3 && !status; i++)
 		if (exists(stale[i]) && !(i == 0 && st[0].kind == ST_WRITE) && rio_unlink(stale[i], err, sizeof err))
 			status = EXIT_CANTCREAT;
+	bool published[2] = { false, false };
 	for (int i = 0; i < 2 && !status; i++) {
 		if (st[i].kind != ST_WRITE)
 			continue;
@@ -366,9 +373,16 @@ int rp_apply_copy(struct rp_plan *p, const char *out, bool force, struct rp_outc
 			status = EXIT_CANTCREAT;
 		else
 			st[i].have_tmp = false;
+		published[i] = !st[i].a.tmp[0];  /* renamed (its folder maybe not synced) */
 	}
 	if (status) {
 		snprintf(o->msg, sizeof o->msg, "%.1000s", err);
+		/* No half copy: what already has its name goes again (the WAL without its database). */
+		for (int i = 0; i < 2; i++)
+			if (published[i]) {
+				st[i].have_tmp = false;
+				rio_unlink(i ? out : wal, err, sizeof err);
+			}
 		for (int i = 0; i < 2; i++)
 			stage_free(&st[i]);
 		return status;
@@ -528,18 +542,21 @@ int rp_apply_in_place(struct rp_plan *p, struct lockx *lk, struct rp_outcome *o)
 	static const enum rp_file commit[RP_NFILES] = { RP_SHM, RP_DB, RP_WAL };
 	for (int i = 0; i < RP_NFILES && !status; i++) {
 		struct stage *s = &st[commit[i]];
+		bool done = false;           /* the change is made, whether or not it was synced */
 		if (s->kind == ST_REMOVE && s->orig_present) {
 			if (rio_unlink(s->target, err, sizeof err))
 				status = EXIT_CANTCREAT;
+			done = !exists(s->target);
 		} else if (s->kind == ST_WRITE) {
 			if (s->f == RP_DB && lockx_add_db(lk, s->a.tmp, err, sizeof err))
 				status = EXIT_CANTCREAT;
 			else if (rio_commit(&s->a, err, sizeof err) != ATOMIC_OK)
 				status = EXIT_CANTCREAT;
-			else
+			if (!s->a.tmp[0])
 				s->have_tmp = false;
+			done = !s->a.tmp[0];
 		}
-		if (!status && s->kind != ST_KEEP)
+		if (done)
 			o->written = true;
 	}
 	for (int f = 0; f < RP_NFILES; f++) {
@@ -551,8 +568,12 @@ int rp_apply_in_place(struct rp_plan *p, struct lockx *lk, struct rp_outcome *o)
 	if (status) {
 		snprintf(o->msg, sizeof o->msg, "%.900s", err);
 		if (o->written && o->undo[0]) {
-			restore_from_undo(o->undo, db, shm, o);
-			o->restored = true;
+			/* A rename, unlink or sync failed half way (a failing disk: EIO): stop
+			 * there rather than write more onto it.  Every state in between reads
+			 * as the original or the repaired one; the undo file goes back. */
+			size_t k = strlen(o->msg);
+			snprintf(o->msg + k, sizeof o->msg - k, "; stopped half way: durability of the repaired files "
+				 "unknown; 'waldo undo %.600s' restores the original", o->undo);
 		} else if (o->undo[0]) {
 			rio_unlink(o->undo, err, sizeof err);
 			o->undo[0] = '\0';

@@ -432,7 +432,10 @@ static int checkpoint(struct ck *c)
 	struct ck_step *s1 = &c->step[0];
 	bool all = s1->rc == SQLITE_OK && s1->log >= 0 && s1->ckpt == s1->log;
 	bool more = c->mode >= 2 || (c->mode == 1 && !all && s1->rc != SQLITE_ERROR);
-	if (!more || s1->rc == SQLITE_ERROR) {
+	/* A failed write or sync (SQLITE_IOERR, SQLITE_FULL): stop, never go on
+	 * with a second checkpoint over a disk that just failed. */
+	bool failed = s1->rc != SQLITE_OK && (s1->rc & 0xff) != SQLITE_BUSY;
+	if (!more || failed) {
 		sqlite3_exec(c->a, "ROLLBACK", NULL, NULL, NULL);
 		c->complete = s1->rc == SQLITE_OK && all;
 		return 0;
@@ -692,6 +695,15 @@ static int run(struct ck *c)
 	int fc = refuse_foreign(c, &fs);   /* closes fs: before any connection exists */
 	if (fc)
 		return fc;
+	if (c->set) {
+		/* Pre-flight: the set's folder must take a file before SQLite touches anything. */
+		char dir[ATOMIC_PATH_MAX];
+		rio_dirname(c->set, dir, sizeof dir);
+		if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS)) {
+			ckpt_fmt(c->err, sizeof c->err, "cannot write into the folder '%s': %s", dir, strerror(errno));
+			return EXIT_CANTCREAT;
+		}
+	}
 	ckpt_fmt(c->walp, sizeof c->walp, "%s-wal", c->db);
 	ckpt_fmt(c->shmp, sizeof c->shmp, "%s-shm", c->db);
 	c->dbfd = open(c->db, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -751,8 +763,12 @@ static int run(struct ck *c)
 			status = !c->complete ? EXIT_WARNINGS : EXIT_OK;
 		for (int i = 0; i < c->nstep; i++)
 			if (c->step[i].rc != SQLITE_OK && c->step[i].rc != SQLITE_BUSY &&
-			    c->step[i].rc != SQLITE_INTERRUPT)
+			    c->step[i].rc != SQLITE_INTERRUPT) {
 				status = EXIT_ERRORS;
+				if (!c->err[0])      /* stderr too, not only the report's line */
+					ckpt_fmt(c->err, sizeof c->err, "%s checkpoint of '%s' failed: %s", c->step[i].mode,
+						 c->db, sqlite3_errstr(c->step[i].rc));
+			}
 		if (c->saved && c->undo_verified == 0)
 			status = EXIT_ERRORS;
 		else if (c->saved && c->undo_verified < 0 && status == EXIT_OK)

@@ -381,6 +381,8 @@ int cmd_repair(int argc, char **argv)
 	} else if (act) {
 		ran = true;
 		int st = mode == M_COPY ? rp_apply_copy(&p, out, force, &o) : rp_apply_in_place(&p, &lk, &o);
+		if (st && o.msg[0])
+			cmd_error("%s", o.msg);      /* stderr too: a script sees why it failed */
 		if (st)
 			status = st;
 		else if (status == EXIT_WARNINGS && !rp_count(&p, RP_ST_NEEDS_SALVAGE))

@@ -160,13 +160,15 @@ int cmd_undo(int argc, char **argv)
 			       vol ? " (restored all the same: SQLite rebuilds it)" : "");
 		}
 		if (rc)
-			printf("error: %s\n", err);
+			printf("error: %s\n", err);   /* and on stderr, below */
 		else if (res.restored)
 			printf("restored %zu file%s to their original bytes\n", res.restored,
 			       res.restored == 1 ? "" : "s");
 		else
 			printf("nothing to do: every file is already as it was before the repair\n");
 	}
+	if (rc)
+		cmd_error("%s", err);
 	undo_close(&u);
 	return status;
 }

@@ -338,8 +338,11 @@ int pageset_save(const char *path, const struct pageset_info *info, const uint32
 		}
 	}
 	free(idx);
-	if (!rc && rio_commit(&a, err, errlen) != ATOMIC_OK)
+	if (!rc && rio_commit(&a, err, errlen) != ATOMIC_OK) {
 		rc = -1;
+		if (!a.tmp[0])
+			unlink(a.path);   /* renamed, its folder not synced: nothing relies on it yet */
+	}
 	if (rc)
 		atomic_abort(&a);
 	return rc;

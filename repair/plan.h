@@ -90,6 +90,7 @@ struct rp_sink {
 	uint8_t *buf;                /* writes are gathered into RIO_CHUNK pieces */
 	size_t nbuf;
 	bool bad;                    /* a write failed or out of memory (errno kept) */
+	int eno;                     /* errno of the failed write, 0 when none */
 };
 void rp_sink_write(struct rp_sink *s, const void *p, size_t n);
 

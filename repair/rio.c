@@ -17,14 +17,62 @@
 
 /* ---- write steps and the crash hook ---- */
 
+static volatile sig_atomic_t nsteps_seen;   /* nsteps, for the signal handler */
 static uint64_t nsteps;
 static int64_t crash_at = -1;      /* -1: not read yet, 0: off */
+static int crash_sig = SIGKILL;
 static int trace = -1;
+
+/*
+ * SIGINT/SIGTERM once a writing command has started to write: say what
+ * state the files are in, then die by the same signal (exit status 128+N to
+ * a shell), so the guarantees are those of a crash at that point.  Only
+ * async-signal-safe calls.
+ */
+static void on_stop_signal(int sig)
+{
+	char msg[320], num[24];
+	unsigned long n = (unsigned long)nsteps_seen;
+	int k = (int)sizeof num;
+	num[--k] = '\0';
+	do {
+		num[--k] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n && k > 0);
+	msg[0] = '\0';
+	strcat(msg, sig == SIGINT ? "\nwaldo: interrupted (SIGINT)" : "\nwaldo: terminated (SIGTERM)");
+	strcat(msg, " after write step ");
+	strcat(msg, num + k);
+	strcat(msg, ": the files are as a crash there leaves them; run the command again, or 'waldo undo' "
+		    "with its undo file\n");
+	ssize_t w = write(2, msg, strlen(msg));
+	(void)w;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 static void hook_init(void)
 {
 	if (crash_at >= 0)
 		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	for (int i = 0; i < 2; i++) {
+		int sig = i ? SIGTERM : SIGINT;
+		struct sigaction old;
+		/* Leave an ignored signal ignored (nohup, a shell's background job). */
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sig, &sa, NULL);
+	}
+	const char *cs = getenv("WALDO_CRASH_SIGNAL");
+	if (cs && !strcmp(cs, "TERM"))
+		crash_sig = SIGTERM;
+	else if (cs && !strcmp(cs, "INT"))
+		crash_sig = SIGINT;
 	const char *s = getenv("WALDO_CRASH_AFTER");
 	crash_at = 0;
 	if (s && *s) {
@@ -41,11 +89,12 @@ void rio_step(const char *what)
 {
 	hook_init();
 	nsteps++;
+	nsteps_seen = (sig_atomic_t)nsteps;
 	if (trace > 0)
 		fprintf(stderr, "waldo: step %llu: %s\n", (unsigned long long)nsteps, what);
 	if (crash_at > 0 && nsteps == (uint64_t)crash_at) {
 		fflush(NULL);
-		kill(getpid(), SIGKILL);
+		kill(getpid(), crash_sig);
 		for (;;)
 			pause();
 	}

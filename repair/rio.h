@@ -11,6 +11,12 @@
  * folder fsync), unlink() or folder fsync.  A SIGKILL cannot be caught, so
  * what is left on disk is exactly what a crash at that point leaves.
  * WALDO_CRASH_TRACE=1 prints every step to stderr ("waldo: step N: what").
+ * WALDO_CRASH_SIGNAL=TERM (or INT) sends that signal instead of SIGKILL.
+ *
+ * SIGINT and SIGTERM (unless ignored) are caught from the first step on:
+ * the handler prints which step the files are at and dies by the same
+ * signal, so an interrupted command leaves what a crash there leaves (an
+ * exit status of 128+N to a shell: 130, 143).
  */
 #ifndef WALDO_RIO_H
 #define WALDO_RIO_H

@@ -102,6 +102,8 @@ int undo_write(const char *path, const char *note, const struct undo_rec *r, siz
 		return -1;
 	}
 	if (rio_commit(&a, err, errlen) != ATOMIC_OK) {
+		if (!a.tmp[0])
+			unlink(path);     /* renamed, its folder not synced: nothing relies on it yet */
 		atomic_abort(&a);
 		return -1;
 	}
@@ -469,6 +471,13 @@ int undo_restore(struct undo_doc *u, bool force, int (*lock_db)(void *ctx, const
 			res->restored++;
 	}
 	free(buf);
+	if (rc == -1 && (res->restored || strstr(err, "durability"))) {
+		/* Some files are back, others not (a failing disk): stop there; a second
+		 * run leaves the restored ones alone and finishes. */
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n, "; stopped half way: durability of the restored files unknown; "
+			 "run 'waldo undo %s' again to finish", u->path);
+	}
 	if (!rc && !rio_zin_at_end(&u->z)) {
 		snprintf(err, errlen, "'%s': the body has data after the last region", u->path);
 		rc = -2;

@@ -47,6 +47,22 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return 0;
 }
 
+/* WALDO_TEST_SKIP: comma-separated names of tests that cannot run here
+ * (make valgrind lists those valgrind itself cannot host). */
+static int skipped(const char *name)
+{
+	const char *s = getenv("WALDO_TEST_SKIP");
+	size_t n = strlen(name);
+	while (s && *s) {
+		const char *e = strchr(s, ',');
+		size_t k = e ? (size_t)(e - s) : strlen(s);
+		if (k == n && !strncmp(s, name, n))
+			return 1;
+		s = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
 static int selected(const char *name, int argc, char **argv)
 {
 	if (argc < 2)
@@ -72,6 +88,10 @@ int main(int argc, char **argv)
 		if (!selected(tests[i].name, argc, argv))
 			continue;
 		n++;
+		if (skipped(tests[i].name)) {
+			printf("ok %d - %s # SKIP WALDO_TEST_SKIP\n", n, tests[i].name);
+			continue;
+		}
 		snprintf(tl_tmp_dir, sizeof tl_tmp_dir, "%s/%s", root, tests[i].name);
 		mkdir(tl_tmp_dir, 0700);
 		fflush(stdout);
