@@ -50,11 +50,56 @@ static bool cp_unsafe(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
+char *report_esc_into(const char *s, size_t len, char *out, size_t outsz, bool escape_space)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+	size_t room = outsz > 4 ? outsz - 4 : 0;   /* keep space for "..." and NUL */
+	bool cut = false;
+	for (size_t i = 0; i < len;) {
+		char tmp[16];
+		size_t tn = 0, adv = 1;
+		uint32_t cp = 0;
+		size_t k = p[i] >= 0x80 ? utf8_len(p + i, len - i, &cp) : 0;
+		if (k && !cp_unsafe(cp)) {
+			memcpy(tmp, p + i, k);
+			tn = adv = k;
+		} else if (p[i] == '\\') {
+			tmp[tn++] = '\\';
+			tmp[tn++] = '\\';
+		} else if (p[i] < 0x20 || p[i] >= 0x7f || (escape_space && p[i] == ' ')) {
+			adv = k ? k : 1;   /* an unsafe code point: each of its bytes */
+			for (size_t b = 0; b < adv; b++) {
+				tmp[tn++] = '\\';
+				tmp[tn++] = 'x';
+				tmp[tn++] = hex[p[i + b] >> 4];
+				tmp[tn++] = hex[p[i + b] & 15];
+			}
+		} else {
+			tmp[tn++] = (char)p[i];
+		}
+		if (o + tn > room) {
+			cut = true;
+			break;
+		}
+		memcpy(out + o, tmp, tn);
+		o += tn;
+		i += adv;
+	}
+	if (cut && outsz >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	if (outsz)
+		out[o < outsz ? o : outsz - 1] = '\0';
+	return out;
+}
+
 const char *report_esc(const char *s)
 {
 	static char slot[REPORT_ESC_SLOTS][REPORT_ESC_MAX + 4];
 	static unsigned next;
-	static const char hex[] = "0123456789abcdef";
 	if (!s)
 		return "(null)";
 	const unsigned char *p = (const unsigned char *)s;
@@ -69,40 +114,7 @@ const char *report_esc(const char *s)
 	}
 	if (i == n)
 		return s;   /* the common case: nothing to escape, no copy */
-	char *out = slot[next++ % REPORT_ESC_SLOTS];
-	size_t o = 0;
-	for (i = 0; i < n;) {
-		char tmp[16];
-		size_t tn = 0, adv = 1;
-		size_t k = p[i] >= 0x80 ? utf8_len(p + i, n - i, &cp) : 0;
-		if (k && !cp_unsafe(cp)) {
-			memcpy(tmp, p + i, k);
-			tn = adv = k;
-		} else if (p[i] == '\\') {
-			tmp[tn++] = '\\';
-			tmp[tn++] = '\\';
-		} else if (p[i] < 0x20 || p[i] >= 0x7f) {
-			adv = k ? k : 1;   /* an unsafe code point: each of its bytes */
-			for (size_t b = 0; b < adv; b++) {
-				tmp[tn++] = '\\';
-				tmp[tn++] = 'x';
-				tmp[tn++] = hex[p[i + b] >> 4];
-				tmp[tn++] = hex[p[i + b] & 15];
-			}
-		} else {
-			tmp[tn++] = (char)p[i];
-		}
-		if (o + tn > REPORT_ESC_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, tmp, tn);
-		o += tn;
-		i += adv;
-	}
-	out[o] = '\0';
-	return out;
+	return report_esc_into(s, n, slot[next++ % REPORT_ESC_SLOTS], sizeof slot[0], false);
 }
 
 void report_text(FILE *out, const struct wd_diags *d, const struct wf_set *s)

@@ -30,6 +30,12 @@ const char *report_path(const struct wf_set *s, enum wd_file f);
 #define REPORT_ESC_SLOTS 4
 #define REPORT_ESC_MAX 8192
 const char *report_esc(const char *s);
+/*
+ * The same escaping of the len bytes at s into out (outsz bytes, always
+ * NUL-terminated, cut with "..." when it does not fit); escape_space also
+ * escapes spaces (\x20), for names in space-separated text.  Returns out.
+ */
+char *report_esc_into(const char *s, size_t len, char *out, size_t outsz, bool escape_space);
 
 /*
  * One finding per block:

@@ -391,7 +391,7 @@ static void text_record(FILE *f, const struct scan_opts *o, int status, const ch
 	static const char *const names[] = { "ok", "warning", "error" };
 	char esc[4096];
 	fprintf(f, "%-7s %s pages=%s frames=%s ", names[status < 0 ? 0 : status > 2 ? 2 : status],
-		sa_escape(path, strlen(path), esc, sizeof esc, true), pages, frames);
+		report_esc_into(path, strlen(path), esc, sizeof esc, true), pages, frames);
 	bool seen[WD__NCODES] = { false };
 	int n = 0;
 	for (size_t i = 0; i < nl; i++) {
@@ -412,9 +412,9 @@ static void text_record(FILE *f, const struct scan_opts *o, int status, const ch
 			const char *p = diag_path(&l[i], g);
 			fprintf(f, "    %-7s %s", wd_severity_name(g->sev), wd_code_name(g->code));
 			if (p)
-				fprintf(f, " %s", sa_escape(p, strlen(p), esc, sizeof esc, true));
+				fprintf(f, " %s", report_esc_into(p, strlen(p), esc, sizeof esc, true));
 			where(f, g);
-			fprintf(f, ": %s\n", sa_escape(g->msg, strlen(g->msg), esc, sizeof esc, false));
+			fprintf(f, ": %s\n", report_esc_into(g->msg, strlen(g->msg), esc, sizeof esc, false));
 		}
 		if (l[i].d->dropped)
 			fprintf(f, "    (%zu more findings not kept)\n", l[i].d->dropped);

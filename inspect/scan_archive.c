@@ -62,6 +62,7 @@
  * content (sa_stream_open_mem); nothing else differs.
  */
 #include "scan_archive.h"
+#include "report.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -921,7 +922,7 @@ int sa_tar_next(struct sa_tar *t, struct sa_entry *e)
 		 * except for the types whose size tar ignores. */
 		char esc[64];
 		snprintf(t->cur_what, sizeof t->cur_what, "member '%s'",
-			 sa_escape(t->ename, strlen(t->ename), esc, sizeof esc, false));
+			 report_esc_into(t->ename, strlen(t->ename), esc, sizeof esc, false));
 		extent = data_extent(t, off, size, t->cur_what, &avail);
 		e->size = size;
 		e->avail = avail;
@@ -982,81 +983,3 @@ bool sa_name_unsafe(const char *name)
 	return false;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left) and its code point; 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t len;
-	uint32_t v, min;
-	if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1f; min = 0x80; }
-	else if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0f; min = 0x800; }
-	else if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07; min = 0x10000; }
-	else return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-/* Code points a terminal would act on or that reorder text: never printed raw. */
-static bool cp_dangerous(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
-	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x200e || cp == 0x200f || cp == 0x061c || cp == 0xfeff;
-}
-
-char *sa_escape(const char *s, size_t len, char *out, size_t outsz, bool escape_space)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-	size_t room = outsz > 4 ? outsz - 4 : 0;   /* keep space for "..." and NUL */
-	bool cut = false;
-	for (size_t i = 0; i < len;) {
-		char tmp[16];
-		size_t tn = 0, adv = 1;
-		uint32_t cp = 0;
-		size_t ul = p[i] >= 0x80 ? utf8_seq(p + i, len - i, &cp) : 0;
-		if (ul && !cp_dangerous(cp)) {
-			memcpy(tmp, p + i, ul);
-			tn = adv = ul;
-		} else if (p[i] == '\\') {
-			tmp[0] = tmp[1] = '\\';
-			tn = 2;
-		} else if (p[i] < 0x20 || p[i] >= 0x7f || (escape_space && p[i] == ' ')) {
-			size_t n = ul ? ul : 1;             /* a dangerous code point: every byte escaped */
-			for (size_t k = 0; k < n; k++) {
-				tmp[tn++] = '\\';
-				tmp[tn++] = 'x';
-				tmp[tn++] = hex[p[i + k] >> 4];
-				tmp[tn++] = hex[p[i + k] & 15];
-			}
-			adv = n;
-		} else {
-			tmp[0] = (char)p[i];
-			tn = 1;
-		}
-		if (o + tn > room) {
-			cut = true;
-			break;
-		}
-		memcpy(out + o, tmp, tn);
-		o += tn;
-		i += adv;
-	}
-	if (cut && outsz >= 4) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	if (outsz)
-		out[o < outsz ? o : outsz - 1] = '\0';
-	return out;
-}

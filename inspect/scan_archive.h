@@ -165,13 +165,5 @@ void sa_tar_drain(struct sa_tar *t);
 /* An absolute member name, or one with a ".." component. */
 bool sa_name_unsafe(const char *name);
 
-/*
- * Write s (len bytes) to out (outsz > 0) as printable text: valid UTF-8
- * stays, except C1 controls and bidirectional overrides; other bytes,
- * control characters and backslash become \xHH (\\ for backslash), and so
- * does the space when escape_space is set.  Cut with "..." to fit.
- * Returns out.
- */
-char *sa_escape(const char *s, size_t len, char *out, size_t outsz, bool escape_space);
 
 #endif

@@ -31,6 +31,7 @@
 
 #include "files.h"
 #include "scan_archive.h"
+#include "report.h"
 #include "scan_chain.h"
 #include "../formats/dbheader.h"
 
@@ -58,7 +59,7 @@ char *scan_join(const char *dir, const char *name)
 
 const char *scan_esc(const char *s, char *buf, size_t n)
 {
-	return sa_escape(s, strlen(s), buf, n, false);
+	return report_esc_into(s, strlen(s), buf, n, false);
 }
 
 static bool ends_with(const char *s, const char *sfx)

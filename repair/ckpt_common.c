@@ -58,12 +58,11 @@ void ckpt_backoff(unsigned attempt)
 		;
 }
 
-/* pread exactly n bytes at off; returns the bytes read (short only at the end of the file), -1 on error. */
-static ssize_t pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
+ssize_t ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off)
 {
 	size_t got = 0;
 	while (got < n) {
-		ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
+		ssize_t k = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -86,7 +85,7 @@ int ckpt_sha_fd(int fd, const char *name, uint8_t sha[RIO_SHA], uint64_t *size, 
 	}
 	uint64_t off = 0;
 	for (;;) {
-		ssize_t k = pread_full(fd, buf, RIO_CHUNK, off);
+		ssize_t k = ckpt_pread_full(fd, buf, RIO_CHUNK, off);
 		if (k < 0) {
 			snprintf(err, errlen, "cannot read '%s' at offset %llu: %s", name, (unsigned long long)off,
 				 strerror(errno));
@@ -154,7 +153,7 @@ int ckpt_predict(int fd, uint64_t fsize, struct pageset *set, struct ckpt_pred *
 		if (pg <= pr->file_pages) {
 			if (!chunk_n || pg >= chunk_first + chunk_n) {
 				uint64_t n = pr->file_pages - pg + 1 < per_chunk ? pr->file_pages - pg + 1 : per_chunk;
-				ssize_t k = pread_full(fd, chunk, (size_t)(n * ps), (pg - 1) * ps);
+				ssize_t k = ckpt_pread_full(fd, chunk, (size_t)(n * ps), (pg - 1) * ps);
 				if (k < 0 || (uint64_t)k != n * ps) {
 					snprintf(err, errlen, "cannot read page %llu of the database file: %s",
 						 (unsigned long long)pg, k < 0 ? strerror(errno) : "the file is shorter now");

@@ -40,6 +40,8 @@
  * alone; nothing is mapped, so a file that shrinks meanwhile cannot fault).
  * Returns 0, or -1 with err set.
  */
+/* pread exactly n bytes at off; returns the bytes read (short only at the end of the file), -1 on error. */
+ssize_t ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off);
 int ckpt_sha_fd(int fd, const char *name, uint8_t sha[RIO_SHA], uint64_t *size, char *err, size_t errlen);
 
 /* What a page set would leave of the file open as fd (ckpt_predict). */

@@ -148,22 +148,6 @@ static bool exists(const char *p)
 	return lstat(p, &st) == 0;
 }
 
-static ssize_t pread_all(int fd, void *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t k = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
-}
-
 /*
  * Copy `len` bytes (or up to the end of the file when len is UINT64_MAX) of
  * fd into a new file `path` (O_EXCL), fsync'ed; *copied gets the bytes.
@@ -184,7 +168,7 @@ static int copy_fd(int fd, uint64_t len, const char *path, uint64_t *copied, uin
 	uint64_t off = 0;
 	while (!rc && off < len) {
 		size_t want = len - off < RIO_CHUNK ? (size_t)(len - off) : RIO_CHUNK;
-		ssize_t k = pread_all(fd, buf, want, off);
+		ssize_t k = ckpt_pread_full(fd, buf, want, off);
 		if (k < 0) {
 			ckpt_fmt(err, errlen, "cannot read at offset %llu: %s", (unsigned long long)off, strerror(errno));
 			rc = -1;
@@ -228,7 +212,7 @@ static bool locked(int rc)
 
 static bool read_shm(struct bk *b, uint8_t *buf)
 {
-	return pread_all(b->shmfd, buf, SHM_HDR_SIZE, 0) == SHM_HDR_SIZE;
+	return ckpt_pread_full(b->shmfd, buf, SHM_HDR_SIZE, 0) == SHM_HDR_SIZE;
 }
 
 /*

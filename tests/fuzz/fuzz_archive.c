@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "inspect/scan_archive.h"
+#include "inspect/report.h"
 #include "inspect/scan_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,7 +51,7 @@ static bool name_ends(const char *s, const char *sfx)
 static void check_escaped(const char *raw)
 {
 	char out[72];
-	sa_escape(raw, strlen(raw), out, sizeof out, true);
+	report_esc_into(raw, strlen(raw), out, sizeof out, true);
 	size_t n = strnlen(out, sizeof out);
 	if (n == sizeof out)
 		__builtin_trap();

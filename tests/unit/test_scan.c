@@ -22,6 +22,7 @@
 #include "inspect/files.h"
 #include "inspect/scan.h"
 #include "inspect/scan_archive.h"
+#include "inspect/report.h"
 #include "inspect/scan_chain.h"
 
 /* A path in the test's folder that stays valid for the whole test. */
@@ -322,14 +323,14 @@ TEST(scan_names_unsafe_and_escaped)
 	CHECK(!sa_name_unsafe("a/..b/c"));
 	CHECK(!sa_name_unsafe("./a/b.db"));
 	char out[64];
-	CHECK_STR(sa_escape("a\x1b[31m\n", 7, out, sizeof out, false), "a\\x1b[31m\\x0a");
-	CHECK_STR(sa_escape("a b\\c", 5, out, sizeof out, true), "a\\x20b\\\\c");
-	CHECK_STR(sa_escape("caf\xc3\xa9", 5, out, sizeof out, false), "caf\xc3\xa9");
+	CHECK_STR(report_esc_into("a\x1b[31m\n", 7, out, sizeof out, false), "a\\x1b[31m\\x0a");
+	CHECK_STR(report_esc_into("a b\\c", 5, out, sizeof out, true), "a\\x20b\\\\c");
+	CHECK_STR(report_esc_into("caf\xc3\xa9", 5, out, sizeof out, false), "caf\xc3\xa9");
 	/* invalid UTF-8 and a right-to-left override are escaped byte by byte */
-	CHECK_STR(sa_escape("\xff\xe2\x80\xae", 4, out, sizeof out, false), "\\xff\\xe2\\x80\\xae");
+	CHECK_STR(report_esc_into("\xff\xe2\x80\xae", 4, out, sizeof out, false), "\\xff\\xe2\\x80\\xae");
 	/* cut to fit, with an ellipsis */
 	char small[10];
-	CHECK_STR(sa_escape("abcdefghijklmnop", 16, small, sizeof small, false), "abcdef...");
+	CHECK_STR(report_esc_into("abcdefghijklmnop", 16, small, sizeof small, false), "abcdef...");
 }
 
 /* ---------------------------------------------------------------- streams */
