@@ -196,3 +196,23 @@ bool atomic_same_file(const char *path, const char *other)
 	free(rother);
 	return same;
 }
+
+int atomic_write_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		ssize_t k = off == ATOMIC_APPEND ? write(fd, p, n) : pwrite(fd, p, n, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+		if (off != ATOMIC_APPEND)
+			off += (uint64_t)k;
+	}
+	return 0;
+}

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ATOMIC_PATH_MAX 4096
 
@@ -55,5 +56,15 @@ void atomic_abort(struct atomic_out *a);
  * -journal)?  Used to refuse writing over an input.
  */
 bool atomic_same_file(const char *path, const char *other);
+
+/*
+ * Write all n bytes of buf to fd: at offset off with pwrite, or at the file
+ * position when off is ATOMIC_APPEND.  A short write continues where it
+ * stopped (POSIX allows one on a full disk or a signal; the next call then
+ * reports the cause), EINTR is retried, a call that writes nothing is EIO.
+ * Returns 0, or -1 with errno set.
+ */
+#define ATOMIC_APPEND UINT64_MAX
+int atomic_write_all(int fd, const void *buf, size_t n, uint64_t off);
 
 #endif

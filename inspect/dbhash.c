@@ -49,6 +49,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "materialize.h"
 
 struct hasher {
@@ -240,26 +241,6 @@ int dbhash_file(const char *path, const struct dbhash_opts *o, uint8_t out[DBHAS
 	return h.partial ? DBHASH_PARTIAL : DBHASH_OK;
 }
 
-/* pwrite all of p[0..n) at offset off; 0 or -1 with errno set. */
-static int pwrite_all(int fd, const uint8_t *p, uint64_t n, uint64_t off)
-{
-	while (n) {
-		size_t chunk = n > (1u << 30) ? (1u << 30) : (size_t)n;
-		ssize_t k = pwrite(fd, p, chunk, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			if (k == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += k;
-		n -= (uint64_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
-}
-
 /*
  * Write the first n bytes of p, the mapping of the file open on src_fd (-1
  * when p is not a file), to a new file `path`.  The holes of a sparse
@@ -294,7 +275,7 @@ static int write_copy(const char *path, const uint8_t *p, uint64_t n, int src_fd
 			break;
 		if (end <= start)
 			end = n;
-		rc = pwrite_all(fd, p + start, end - start, start);
+		rc = atomic_write_all(fd, p + start, (size_t)(end - start), start);
 		off = end;
 	}
 	if (!rc && ftruncate(fd, (off_t)n))

@@ -12,28 +12,9 @@
 #include <unistd.h>
 
 #include "../formats/bytes.h"
+#include "atomic.h"
 
 #define BATCH_PAGES 256   /* pages gathered per write */
-
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t k = pwrite(fd, p, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (k == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
-}
 
 static bool page_is_zero(const uint8_t *p, uint32_t n)
 {
@@ -84,7 +65,7 @@ int materialize_pages(const struct model *m, uint32_t npages, materialize_get_fn
 			if (!src && pgno != dbh_lock_byte_page(ps))
 				(*missing)++;
 			if (pgno != 1 && (!src || page_is_zero(src, ps))) {
-				if (run && write_all(fd, buf, (size_t)run * ps, (run_first - 1) * ps))
+				if (run && atomic_write_all(fd, buf, (size_t)run * ps, (run_first - 1) * ps))
 					rc = -1;
 				run = 0;
 				run_first = (uint64_t)pgno + 1;
@@ -102,7 +83,7 @@ int materialize_pages(const struct model *m, uint32_t npages, materialize_get_fn
 			}
 			run++;
 		}
-		if (!rc && run && write_all(fd, buf, (size_t)run * ps, (run_first - 1) * ps))
+		if (!rc && run && atomic_write_all(fd, buf, (size_t)run * ps, (run_first - 1) * ps))
 			rc = -1;
 	}
 	free(buf);

@@ -107,35 +107,16 @@ uint64_t rio_steps(void)
 
 int rio_write_all(int fd, const void *buf, size_t n)
 {
-	const uint8_t *p = buf;
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
+	if (atomic_write_all(fd, buf, n, ATOMIC_APPEND))
+		return -1;
 	rio_step("write");
 	return 0;
 }
 
 int rio_pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
-	const uint8_t *p = buf;
-	while (n) {
-		ssize_t k = pwrite(fd, p, n, (off_t)off);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
+	if (atomic_write_all(fd, buf, n, off))
+		return -1;
 	rio_step("pwrite");
 	return 0;
 }

@@ -35,7 +35,7 @@ void rio_step(const char *what);
 /* Steps counted so far in this process. */
 uint64_t rio_steps(void);
 
-/* write()/pwrite() all n bytes (EINTR and short writes retried); one step per call.  0 or -1 (errno). */
+/* atomic_write_all() at the file position or at off, then one step.  0 or -1 (errno). */
 int rio_write_all(int fd, const void *p, size_t n);
 int rio_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 /* fsync(fd); one step.  0 or -1. */

@@ -418,6 +418,15 @@ static int restore_one(struct undo_doc *u, size_t i, bool restore, int (*lock_db
 		snprintf(err, errlen, "'%s': the regions of '%s' are damaged", u->path, r->name);
 	else if (rc && !err[0])
 		snprintf(err, errlen, "cannot write '%s': %s", a.tmp, strerror(errno));
+	/* Read back what was written: the restored file, not only the bytes handed to write(). */
+	uint64_t got = 0;
+	if (!rc && (rio_sha256_file(a.tmp, d, &got, err, errlen) != 1 || got != r->orig_size ||
+		    memcmp(d, r->orig_sha, RIO_SHA))) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot restore '%s': '%s' does not read back as written "
+				 "(%llu bytes)", path, a.tmp, (unsigned long long)got);
+		rc = -1;
+	}
 	if (!rc && r->role == 0 && lock_db && lock_db(ctx, a.tmp)) {
 		snprintf(err, errlen, "cannot lock the restored database '%s'", a.tmp);
 		rc = -1;

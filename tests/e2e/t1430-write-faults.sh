@@ -4,8 +4,8 @@
 # --in-place, rollback, repair -o, undo, checkpoint --save-undo and backup.
 #
 # E6/E8: tests/tools/faults.c, preloaded, fails the Nth write (ENOSPC) or the
-# Nth fsync (EIO) on the files of the database's folder (the output folder
-# for backup), waldo's calls and libsqlite3's alike; for every N until a run
+# Nth fsync (EIO), or cuts the Nth write short, on the files of the
+# database's folder (the output folder for backup), waldo's calls and libsqlite3's alike; for every N until a run
 # no longer meets one: the exit status is an error (never 0 or 1, never a
 # signal), a message gives the error and the file (or SQLite's message), no
 # temporary file is left, and the files are the original ones, or the undo
@@ -13,7 +13,9 @@
 # them back; a fsync failure that leaves files changed says their durability
 # is unknown.  Two calls may pass with exit 0: libsqlite3's own fsync of the
 # folder (SQLite ignores its failure, unixSync; waldo syncs the folder itself
-# afterwards) and the tidying after a verified result (a warning).
+# afterwards) and the tidying after a verified result (a warning).  A short
+# write: waldo writes the rest and finishes (exit 0, the finished files, the
+# whole backup); libsqlite3 reports a full disk, checked like ENOSPC.
 # E7: each command in a folder it cannot write (chmod 555, run as nobody when
 # root): refused with 73 before anything is written, every file unchanged.
 # E12: SIGTERM after each write step (WALDO_CRASH_SIGNAL=TERM): a message
@@ -126,7 +128,9 @@ CASES = [
      ("db", "db-wal"), by_set),   # a page set beside an unchanged database: harmless, it restores that
 ]
 ERRTEXT = {"enospc": ("No space left on device", ("disk is full", "disk I/O error")),
-           "eio-fsync": ("Input/output error", ("disk I/O error",))}
+           "eio-fsync": ("Input/output error", ("disk I/O error",)),
+           "short": ("No space left on device", ("disk is full", "disk I/O error"))}
+KINDS = ("enospc", "eio-fsync", "short")
 only = os.environ.get("T1430_ONLY")
 n = failed = points = 0
 counts = {}
@@ -144,7 +148,7 @@ for ci, (title, mk, argv, names, restore) in enumerate(CASES):
     why = []
     if p.returncode != 0 or fin == orig:
         why.append("the clean run: exit %d, changed: %s (%s)" % (p.returncode, fin != orig, p.stderr.strip()[:300]))
-    for kind in ("enospc", "eio-fsync"):
+    for kind in KINDS:
         k = 0
         while not why:
             k += 1
@@ -168,6 +172,12 @@ for ci, (title, mk, argv, names, restore) in enumerate(CASES):
             points += 1
             counts[kind] = counts.get(kind, 0) + 1
             err = [l for l in p.stderr.splitlines() if l.startswith("waldo: ")]
+            # A short write: waldo writes the rest (exit 0, the finished files); libsqlite3 calls it a full disk.
+            if kind == "short" and p.returncode == 0:
+                if now != fin or temps(d):
+                    why.append("%s: exit 0, finished: %s, temporary files: %s" % (tag, now == fin, temps(d)))
+                shutil.rmtree(d)
+                continue
             # libsqlite3 ignores a failed fsync of a folder (unixSync): waldo syncs the folder itself afterwards.
             sqlite_dir = fault[0].endswith("(.) by libsqlite3.so.0")
             if p.returncode == 0 and sqlite_dir and now == fin:
@@ -208,7 +218,7 @@ for ci, (title, mk, argv, names, restore) in enumerate(CASES):
                 why.append("%s: the fault keeps firing" % tag)
             shutil.rmtree(d)
     n += 1
-    print("ok %d - t1430: %s: ENOSPC and fsync EIO at each of its write and sync calls" % (n, title) if not why
+    print("ok %d - t1430: %s: ENOSPC, fsync EIO and a short write at each of its write and sync calls" % (n, title) if not why
           else "not ok %d - t1430: %s: %s" % (n, title, "; ".join(why[:4])))
     failed += bool(why)
 
@@ -218,8 +228,13 @@ if not only or only == "backup":
     src = os.path.join(base, "src")
     corpus_case("demo")(src)
     orig = files(src)
-    why = []
-    for kind in ("enospc", "eio-fsync"):
+    clean = os.path.join(base, "clean")
+    os.makedirs(clean)
+    p = run(["backup", "db", clean], src)
+    whole = files(clean)
+    why = [] if p.returncode == 0 and sorted(os.listdir(clean)) == ["db", "db-wal", "db.manifest"] else \
+        ["the clean backup: exit %d (%s)" % (p.returncode, p.stderr.strip()[:200])]
+    for kind in KINDS:
         k = 0
         while not why:
             k += 1
@@ -242,7 +257,11 @@ if not only or only == "backup":
             points += 1
             counts[kind] = counts.get(kind, 0) + 1
             err = [l for l in p.stderr.splitlines() if l.startswith("waldo: ")]
-            if p.returncode in (0, 1) or p.returncode < 0:
+            if kind == "short":
+                # waldo writes the rest of a short write: the whole copy, byte for byte
+                if p.returncode != 0 or got != ["db", "db-wal", "db.manifest"] or files(out) != whole:
+                    why.append("%s: exit %d, %s, a copy: %s" % (tag, p.returncode, got, files(out) == whole))
+            elif p.returncode in (0, 1) or p.returncode < 0:
                 why.append("%s: exit %d (the fault was ignored)" % (tag, p.returncode))
             elif not any(ERRTEXT[kind][0] in l and "'" in l for l in err):
                 why.append("%s: no clear message naming the file: %s" % (tag, err[-2:]))
@@ -253,7 +272,7 @@ if not only or only == "backup":
                 why.append("%s: an unmarked partial backup: %s" % (tag, got))
             shutil.rmtree(d)
     n += 1
-    print("ok %d - t1430: backup: ENOSPC and fsync EIO at each of its write and sync calls in OUTDIR" % n if not why
+    print("ok %d - t1430: backup: ENOSPC, fsync EIO and a short write at each of its write and sync calls in OUTDIR" % n if not why
           else "not ok %d - t1430: backup: %s" % (n, "; ".join(why[:4])))
     failed += bool(why)
 print("# write-fault points: %d (%s)" % (points, ", ".join("%s %d" % kv for kv in sorted(counts.items()))))

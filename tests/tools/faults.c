@@ -7,13 +7,17 @@
  * (stdio's writes, mmap'ed stores) are not.
  *
  * Environment:
- *   WALDO_FAULT_DIR=DIR   the folder watched (only files directly in it, and
- *                         DIR itself for a folder fsync); unset: do nothing
+ *   WALDO_FAULT_DIR=DIR   the folder watched (the files in it and in its
+ *                         folders, and the folders themselves for a folder
+ *                         fsync); unset: do nothing
  *   WALDO_FAULT=KIND:N    the Nth call of that kind on the watched files fails:
  *     enospc:N     write, pwrite, pwrite64, writev, pwritev, ftruncate: -1 ENOSPC
  *                  (nothing written)
  *     edquot:N     the same with EDQUOT
  *     eio-fsync:N  fsync, fdatasync (of a file in DIR or of DIR): -1 EIO, no sync
+ *     short:N      write, pwrite, pwrite64, writev, pwritev: only the first half
+ *                  of the bytes is written and that count returned (a short
+ *                  write, as POSIX allows on a nearly full disk)
  *   Calls are counted per kind from 1.  When the Nth call is failed the shim
  *   writes "waldo-fault: KIND N injected (FILE) by OBJECT" on file descriptor 2
  *   (OBJECT: the binary or library that made the call, e.g. libsqlite3.so.0;
@@ -29,12 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum kind { K_NONE, K_WRITE, K_SYNC };
+enum kind { K_NONE, K_WRITE, K_SYNC, K_SHORT };
 
 static char watch[PATH_MAX];       /* realpath of DIR, "" when inactive */
 static enum kind fault_kind;
@@ -65,6 +70,8 @@ __attribute__((constructor)) static void faults_init(void)
 	} else if (!strcmp(fault_name, "edquot")) {
 		fault_kind = K_WRITE;
 		fault_errno = EDQUOT;
+	} else if (!strcmp(fault_name, "short")) {
+		fault_kind = K_SHORT;
 	} else if (!strcmp(fault_name, "eio-fsync")) {
 		fault_kind = K_SYNC;
 		fault_errno = EIO;
@@ -73,7 +80,7 @@ __attribute__((constructor)) static void faults_init(void)
 	}
 }
 
-/* Is fd a file directly in DIR (or DIR itself, when dir_too)?  name gets the file name. */
+/* Is fd a file in DIR or below (or DIR or a folder below it, when dir_too)?  name gets its path from DIR. */
 static bool watched(int fd, bool dir_too, char *name, size_t n)
 {
 	char l[64], p[PATH_MAX];
@@ -87,7 +94,10 @@ static bool watched(int fd, bool dir_too, char *name, size_t n)
 		snprintf(name, n, "%s", dir_too ? "." : "");
 		return dir_too;
 	}
-	if (strncmp(p, watch, w) || p[w] != '/' || strchr(p + w + 1, '/'))
+	if (strncmp(p, watch, w) || p[w] != '/')
+		return false;
+	struct stat st;
+	if (!dir_too && (fstat(fd, &st) || !S_ISREG(st.st_mode)))
 		return false;
 	snprintf(name, n, "%s", p + w + 1);
 	return true;
@@ -123,34 +133,83 @@ static bool fail_now(int fd, enum kind k, void *caller)
 	if (!real_##name)                                                  \
 		real_##name = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name)
 
+/* The bytes a short write keeps of n: half, at least one. */
+static size_t half(size_t n)
+{
+	return n > 1 ? n / 2 : n;
+}
+
+/* The first `keep` bytes of iov[0..cnt) into out[] (at most cnt entries); the entries used. */
+static int iov_cut(const struct iovec *iov, int cnt, size_t keep, struct iovec *out)
+{
+	int k = 0;
+	for (int i = 0; i < cnt && keep; i++, k++) {
+		out[k] = iov[i];
+		if (out[k].iov_len > keep)
+			out[k].iov_len = keep;
+		keep -= out[k].iov_len;
+	}
+	return k;
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t t = 0;
+	for (int i = 0; i < cnt; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* A data write: failed (ENOSPC, EDQUOT) or cut short, or -2 to let it through whole. */
+static int data_fault(int fd, size_t *n, void *caller)
+{
+	if (fail_now(fd, K_WRITE, caller))
+		return -1;
+	if (fail_now(fd, K_SHORT, caller))
+		*n = half(*n);
+	return -2;
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	REAL(ssize_t, write, int, const void *, size_t);
-	return fail_now(fd, K_WRITE, __builtin_return_address(0)) ? -1 : real_write(fd, buf, n);
+	return data_fault(fd, &n, __builtin_return_address(0)) == -1 ? -1 : real_write(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pwrite, int, const void *, size_t, off_t);
-	return fail_now(fd, K_WRITE, __builtin_return_address(0)) ? -1 : real_pwrite(fd, buf, n, off);
+	return data_fault(fd, &n, __builtin_return_address(0)) == -1 ? -1 : real_pwrite(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pwrite64, int, const void *, size_t, off_t);
-	return fail_now(fd, K_WRITE, __builtin_return_address(0)) ? -1 : real_pwrite64(fd, buf, n, off);
+	return data_fault(fd, &n, __builtin_return_address(0)) == -1 ? -1 : real_pwrite64(fd, buf, n, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	REAL(ssize_t, writev, int, const struct iovec *, int);
-	return fail_now(fd, K_WRITE, __builtin_return_address(0)) ? -1 : real_writev(fd, iov, cnt);
+	size_t n = iov_total(iov, cnt), want = n;
+	if (data_fault(fd, &n, __builtin_return_address(0)) == -1)
+		return -1;
+	if (n == want || cnt <= 0 || cnt > 1024)
+		return real_writev(fd, iov, cnt);
+	struct iovec cut[1024];
+	return real_writev(fd, cut, iov_cut(iov, cnt, n, cut));
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	REAL(ssize_t, pwritev, int, const struct iovec *, int, off_t);
-	return fail_now(fd, K_WRITE, __builtin_return_address(0)) ? -1 : real_pwritev(fd, iov, cnt, off);
+	size_t n = iov_total(iov, cnt), want = n;
+	if (data_fault(fd, &n, __builtin_return_address(0)) == -1)
+		return -1;
+	if (n == want || cnt <= 0 || cnt > 1024)
+		return real_pwritev(fd, iov, cnt, off);
+	struct iovec cut[1024];
+	return real_pwritev(fd, cut, iov_cut(iov, cnt, n, cut), off);
 }
 
 int ftruncate(int fd, off_t len)
