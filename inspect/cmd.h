@@ -64,7 +64,8 @@ void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * cut short under its mapping reads as zeros past the new end).  For each
  * file of s named in `files` that changed since it was opened, adds an
  * INPUT_CHANGED finding to d (wf_set_check_changed: an error when it was cut
- * short under a read, else a warning; every change an error with
+ * short under a read, else a warning), and an INPUT_UNREADABLE error for a
+ * file with pages that could not be read (each change an error with
  * CMD_IN_STRICT, for results that stand on those bytes: hashes, verdicts),
  * once per file however often it is called.  Call it after the last read of
  * the mappings the output depends on, before the findings are printed and
@@ -83,5 +84,13 @@ enum {
 	CMD_IN_STRICT = 1u << 8,
 };
 int cmd_check_inputs(const struct wf_set *s, unsigned files, struct wd_diags *d, FILE *warn);
+
+/*
+ * For the writing commands: when pages of a file of s could not be read (an
+ * I/O error; inspect/files.h), put why in err, naming the file and the
+ * offset, and return EXIT_NOINPUT: nothing may be written from a failing
+ * disk.  0 otherwise.
+ */
+int cmd_refuse_unreadable(const struct wf_set *s, char *err, size_t errlen);
 
 #endif

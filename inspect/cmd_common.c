@@ -58,7 +58,7 @@ int cmd_check_inputs(const struct wf_set *s, unsigned files, struct wd_diags *d,
 			c->sev = WD_ERROR;
 		struct wd_diag *old = NULL;
 		for (size_t k = 0; k < d->n && !old; k++)
-			if (d->v[k].code == WD_INPUT_CHANGED && d->v[k].file == c->file)
+			if (d->v[k].code == c->code && d->v[k].file == c->file)
 				old = &d->v[k];
 		if (old && old->sev >= c->sev)
 			continue;
@@ -77,9 +77,25 @@ int cmd_check_inputs(const struct wf_set *s, unsigned files, struct wd_diags *d,
 		report_text(warn, &added, s);
 	int status = EXIT_OK;
 	for (size_t k = 0; k < d->n; k++)
-		if (d->v[k].code == WD_INPUT_CHANGED)
+		if (d->v[k].code == WD_INPUT_CHANGED || d->v[k].code == WD_INPUT_UNREADABLE)
 			status = d->v[k].sev >= WD_ERROR ? EXIT_ERRORS : status < EXIT_WARNINGS ? EXIT_WARNINGS : status;
 	wd_diags_free(&now);
 	wd_diags_free(&added);
 	return status;
+}
+
+int cmd_refuse_unreadable(const struct wf_set *s, char *err, size_t errlen)
+{
+	const struct wf_file *v[] = { &s->db, &s->wal, &s->shm, &s->journal };
+	for (int i = 0; i < 4; i++) {
+		uint64_t first;
+		unsigned bad = v[i]->present ? wf_guard_unreadable(v[i]->guard, &first) : 0;
+		if (!bad)
+			continue;
+		snprintf(err, errlen, "'%s': %u page%s from byte offset %llu cannot be read (I/O error: a failing "
+			 "disk?): refusing to write anything from it; image the disk (ddrescue) and work on the copy",
+			 v[i]->path, bad, bad == 1 ? "" : "s", (unsigned long long)first);
+		return EXIT_NOINPUT;
+	}
+	return 0;
 }

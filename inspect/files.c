@@ -14,7 +14,12 @@
  * mappings, it maps anonymous zero pages over the faulting page and the
  * rest of that mapping (mmap MAP_FIXED: one system call, no further fault
  * there), marks the mapping as cut and returns, so the read goes on and
- * sees zeros, as a read past the end of a file would.  Any other SIGBUS
+ * sees zeros, as a read past the end of a file would.  A page the file
+ * still covers (fstat, async-signal-safe, says so) faulted for another
+ * reason: the disk could not read it (EIO, a bad sector).  Then only that
+ * page becomes zeros, the mapping stays the file's elsewhere, and the slot
+ * counts the unreadable pages and keeps the lowest one's offset, for an
+ * INPUT_UNREADABLE finding (HOSTILE E2).  Any other SIGBUS
  * goes to the handler that was there before ours, or ends the process as
  * it would have.  wf_changed and wf_set_check_changed report it, with what
  * fstat says moved, so that no command quietly mixes two versions of a
@@ -54,6 +59,9 @@ static struct {
 	_Atomic uintptr_t start;  /* 0: nothing to look at */
 	_Atomic uintptr_t len;
 	atomic_int cut;           /* pages were replaced with zeros */
+	atomic_int fd;            /* the mapped file (offset 0 at start), or -1 */
+	atomic_uint bad;          /* pages the file covers that could not be read */
+	_Atomic uint64_t bad_first;   /* offset of the lowest of them */
 } guards[WF_GUARDS];
 
 static struct sigaction guard_old;   /* the SIGBUS action before ours */
@@ -87,7 +95,20 @@ static void guard_on_sigbus(int sig, siginfo_t *si, void *uc)
 		if (!st || a < st || a - st >= len)
 			continue;
 		uintptr_t from = a & ~(guard_page - 1), to = (st + len + guard_page - 1) & ~(guard_page - 1);
+		struct stat fs;
+		int fd = atomic_load(&guards[i].fd);
+		bool unreadable = fd >= 0 && !fstat(fd, &fs) && fs.st_size > 0 && (uintptr_t)fs.st_size > a - st;
+		if (unreadable)
+			to = from + guard_page;
 		void *m = mmap((void *)from, to - from, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED && unreadable) {
+			uint64_t off = from > st ? from - st : 0, old = atomic_load(&guards[i].bad_first);
+			while (off < old && !atomic_compare_exchange_weak(&guards[i].bad_first, &old, off))
+				;
+			atomic_fetch_add(&guards[i].bad, 1);
+			errno = saved;
+			return;
+		}
 		if (m != MAP_FAILED) {
 			atomic_store(&guards[i].cut, 1);
 			errno = saved;
@@ -112,7 +133,7 @@ static void guard_install(void)
 	sigaction(SIGBUS, &sa, &guard_old);
 }
 
-int wf_guard_add(const void *p, uint64_t len)
+int wf_guard_add(const void *p, uint64_t len, int fd)
 {
 	pthread_once(&guard_once, guard_install);
 	for (int i = 0; i < WF_GUARDS; i++) {
@@ -122,6 +143,9 @@ int wf_guard_add(const void *p, uint64_t len)
 		/* len before start: the handler never sees a slot with a stale length */
 		atomic_store(&guards[i].len, (uintptr_t)len);
 		atomic_store(&guards[i].cut, 0);
+		atomic_store(&guards[i].fd, fd);
+		atomic_store(&guards[i].bad, 0);
+		atomic_store(&guards[i].bad_first, UINT64_MAX);
 		atomic_store(&guards[i].start, (uintptr_t)p);
 		return i + 1;
 	}
@@ -139,6 +163,14 @@ void wf_guard_remove(int slot)
 bool wf_guard_cut(int slot)
 {
 	return slot > 0 && slot <= WF_GUARDS && atomic_load(&guards[slot - 1].cut);
+}
+
+unsigned wf_guard_unreadable(int slot, uint64_t *first)
+{
+	if (slot <= 0 || slot > WF_GUARDS)
+		return 0;
+	*first = atomic_load(&guards[slot - 1].bad_first);
+	return atomic_load(&guards[slot - 1].bad);
 }
 
 #ifndef MADV_POPULATE_READ
@@ -205,7 +237,7 @@ int wf_open(struct wf_file *f, const char *path, char *err, size_t errlen)
 			return -1;
 		}
 		f->data = m;
-		f->guard = wf_guard_add(m, f->size);
+		f->guard = wf_guard_add(m, f->size, fd);
 	}
 	f->fd = fd;
 	f->present = true;
@@ -261,6 +293,13 @@ void wf_set_check_changed(const struct wf_set *s, struct wd_diags *d)
 	for (int i = 0; i < 4; i++) {
 		char why[64];
 		bool cut;
+		uint64_t first;
+		unsigned bad = v[i]->present ? wf_guard_unreadable(v[i]->guard, &first) : 0;
+		if (bad)
+			wd_add_sev(d, WD_INPUT_UNREADABLE, WD_ERROR, kind[i], first, WD_NONE, WD_NONE,
+				   "the %s could not be read: %u page%s of %lu bytes from byte offset %llu gave an I/O "
+				   "error (a failing disk?) and were analysed as zeros", name[i], bad, bad == 1 ? "" : "s", (unsigned long)guard_page,
+				   (unsigned long long)first);
 		if (!wf_changed(v[i], &cut, why, sizeof why))
 			continue;
 		wd_add_sev(d, WD_INPUT_CHANGED, cut ? WD_ERROR : WD_WARNING, kind[i], WD_NONE, WD_NONE, WD_NONE,

@@ -7,7 +7,9 @@
  * own mappings: the pages from the faulting one to the end of the mapping
  * become zeros, the file is marked as changed, and the program goes on;
  * wf_set_check_changed turns that (and a size, time or inode that moved
- * since the open) into an INPUT_CHANGED finding.
+ * since the open) into an INPUT_CHANGED finding.  A page the file still
+ * covers that cannot be read (EIO: a bad sector) becomes zeros alone and an
+ * INPUT_UNREADABLE finding.
  */
 #ifndef WALDO_FILES_H
 #define WALDO_FILES_H
@@ -47,12 +49,17 @@ void wf_close(struct wf_file *f);
  * The SIGBUS guard for a read-only mapping [p, p + len) made elsewhere (the
  * mappings of wf_open are guarded already): wf_guard_add returns a slot
  * (> 0), or 0 when all WF_GUARDS slots are taken (the mapping is then not
- * guarded); wf_guard_remove before munmap; wf_guard_cut tells whether pages
- * of it were replaced with zeros.  Installs the handler on first use.
+ * guarded); fd is the file mapped from offset 0, or -1 (memory: any fault
+ * is a cut); wf_guard_remove before munmap; wf_guard_cut tells whether
+ * pages of it were replaced with zeros because the file was cut short;
+ * wf_guard_unreadable how many pages the file still covers could not be
+ * read (each replaced with zeros), *first the lowest one's offset.
+ * Installs the handler on first use.
  */
-int wf_guard_add(const void *p, uint64_t len);
+int wf_guard_add(const void *p, uint64_t len, int fd);
 void wf_guard_remove(int slot);
 bool wf_guard_cut(int slot);
+unsigned wf_guard_unreadable(int slot, uint64_t *first);
 
 /*
  * Did f change since it was opened?  True when pages of its mapping had to
@@ -66,7 +73,8 @@ bool wf_changed(const struct wf_file *f, bool *cut, char *why, size_t n);
 /*
  * Append an INPUT_CHANGED finding for each file of s that changed while it
  * was read (wf_changed): a warning, an error when bytes were read as zeros
- * because the file was cut short.  Call it when the work on s is done.
+ * because the file was cut short; and an INPUT_UNREADABLE error, with the
+ * offset of the first page, for a file with pages that could not be read.  Call it when the work on s is done.
  */
 struct wd_diags;
 void wf_set_check_changed(const struct wf_set *s, struct wd_diags *d);

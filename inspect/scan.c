@@ -626,6 +626,13 @@ static unsigned check_changed(struct group *g, struct wd_diags *d)
 		struct stat st;
 		if (!f->mapped || f->fd < 0)
 			continue;
+		uint64_t first;
+		unsigned bad = wf_guard_unreadable(f->guard, &first);
+		if (bad)
+			wd_add_sev(d, WD_SCAN_INPUT_UNREADABLE, WD_ERROR, slot_file(i), first, WD_NONE, WD_NONE,
+				   "'%s': %u page%s from byte offset %llu could not be read (I/O error: a failing "
+				   "disk?) and were analysed as zeros", scan_esc(f->display ? f->display : g->u->key,
+				   esc, sizeof esc), bad, bad == 1 ? "" : "s", (unsigned long long)first);
 		if (cut & (1u << i))
 			report_cut(g, i, d);
 		else if (fstat(f->fd, &st) == 0 &&
@@ -823,7 +830,7 @@ static bool load_plain(struct scan_ctx *c, struct group *g, int slot, const char
 		f->data = p;
 		/* A slot is free (guard_take); should the table be full all the same (another user of
 		 * files.c in this process), the mapping goes unguarded, as files.c's own do. */
-		f->guard = wf_guard_add(p, f->size);
+		f->guard = wf_guard_add(p, f->size, fd);
 	} else {
 		f->data = (uint8_t *)empty_byte;
 	}

@@ -368,6 +368,15 @@ int cmd_repair(int argc, char **argv)
 	int status = plan_status(&p, mode);
 	if (!json)
 		rp_print_plan(stdout, &p);
+	if (mode != M_PLAN && cmd_refuse_unreadable(&m.files, err, sizeof err)) {
+		cmd_error("%s", err);     /* the analysis read every page the repair would write from */
+		if (json)
+			json_doc(&p, dbpath, mode, NULL, EXIT_NOINPUT);
+		rp_plan_free(&p);
+		model_close(&m);
+		lockx_release(&lk);
+		return EXIT_NOINPUT;
+	}
 	bool act = mode != M_PLAN && rp_changes_anything(&p);
 	struct rp_outcome o;
 	memset(&o, 0, sizeof o);

@@ -234,6 +234,9 @@ static int assess(struct rb *r, struct rb_state *s, bool predict)
 		status = EXIT_SOFTWARE;
 		goto out;
 	}
+	status = cmd_refuse_unreadable(&m.files, r->err, sizeof r->err);   /* the hash read every page */
+	if (status)
+		goto out;
 	s->db_match = s->db_size == r->set.info.file_size && sha_eq(s->db_sha, r->set.info.file_sha256);
 	if (m.db_ok && m.page_size != r->set.info.page_size) {
 		ckpt_fmt(r->err, sizeof r->err, "'%s' has %u-byte pages, the page set %u-byte pages: it was not saved "

@@ -219,7 +219,7 @@ TEST(changing_guard_of_a_mapping_made_elsewhere)
 	CHECK(fd >= 0);
 	const uint8_t *p = mmap(NULL, 4 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
 	CHECK(p != MAP_FAILED);
-	int slot = wf_guard_add(p, 4 * 4096);
+	int slot = wf_guard_add(p, 4 * 4096, fd);
 	CHECK(slot > 0);
 	CHECK(!wf_guard_cut(slot));
 	tl_truncate(path, 10);

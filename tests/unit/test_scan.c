@@ -1151,7 +1151,7 @@ TEST(scan_many_workers_share_the_guard_slots)
 	static uint8_t area[64];
 	int slots[64], n = 0;
 	for (int i = 0; i < 64; i++)
-		if ((slots[n] = wf_guard_add(area + i, 1)) > 0)
+		if ((slots[n] = wf_guard_add(area + i, 1, -1)) > 0)
 			n++;
 	CHECK_EQ(n, 64);
 	for (int i = 0; i < n; i++)
