@@ -20,7 +20,7 @@ EIOFS=$BUILD/tests/eiofs
 [ -x "$EIOFS" ] || { echo "not ok 1 - t1450: $EIOFS is not built (make $EIOFS)"; exit 1; }
 
 python3 - "$WALDO" "$EIOFS" "$TRASH_ROOT" <<'PYEOF'
-import hashlib, json, os, shutil, sqlite3, subprocess, sys
+import atexit, hashlib, json, os, subprocess, sys
 
 waldo, eiofs, root = sys.argv[1:4]
 PS = 4096
@@ -53,8 +53,12 @@ def run(args, timeout=30):
     except subprocess.TimeoutExpired:
         return "hang", "", ""
 
+MOUNTS = []
+atexit.register(lambda: [m.close() for m in MOUNTS])   # never leave a mount behind, even on an exception
+
 class Mount:
     def __init__(self, name, bad):
+        MOUNTS.append(self)
         self.mnt = os.path.join(root, "mnt-" + name)
         os.makedirs(self.mnt)
         self.p = subprocess.Popen([eiofs, src, self.mnt, bad], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -63,7 +67,7 @@ class Mount:
             self.p.wait(timeout=10)
             self.why = self.p.stderr.read().strip()
     def close(self):
-        if self.ready:
+        if self.ready and self.p.poll() is None:
             self.p.terminate()
             self.p.wait(timeout=10)
 
