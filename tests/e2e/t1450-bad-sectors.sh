@@ -118,10 +118,15 @@ for key, fname, bad, label in CASES:
     if len(frames) < nframes:
         why.append("wal: %d frame lines, the WAL has %d frames" % (len(frames), nframes))
     for argv in (["dbhash", db], ["verify", db, os.path.join(root, "none.manifest")],
-                 ["log", db], ["history", db, "3"], ["header", db], ["page", db, "3"]):
+                 ["log", db], ["history", db, "3"], ["header", db], ["page", db, "3"], ["diff", db, db],
+                 ["bisect", db], ["shm", db], ["readers", db],
+                 ["extract", db, "-o", os.path.join(root, "x-%s.db" % key)]):
         st, out, err = run(argv)
         if st == "hang" or st < 0 or st == 70:
             why.append("%s: exit %s" % (argv[0], st))
+    st, out, err = run(["extract", db, "-o", os.path.join(root, "x2-%s.db" % key)])
+    if st in (0, 1) or "INPUT_UNREADABLE" not in out + err:
+        why.append("extract: exit %s, no INPUT_UNREADABLE (%s)" % (st, (out + err)[-200:]))
     st, out, err = run(["hash", db])
     if st == 0 or "could not be read" not in err + out:
         why.append("hash: exit %s, no message (%s)" % (st, (out + err)[-200:]))
