@@ -89,7 +89,7 @@ int cmd_refuse_unreadable(const struct wf_set *s, char *err, size_t errlen)
 	const struct wf_file *v[] = { &s->db, &s->wal, &s->shm, &s->journal };
 	for (int i = 0; i < 4; i++) {
 		uint64_t first;
-		unsigned bad = v[i]->present ? wf_guard_unreadable(v[i]->guard, &first) : 0;
+		unsigned bad = wf_unreadable(v[i], &first);
 		if (!bad)
 			continue;
 		snprintf(err, errlen, "'%s': %u page%s from byte offset %llu cannot be read (I/O error: a failing "

@@ -173,6 +173,11 @@ unsigned wf_guard_unreadable(int slot, uint64_t *first)
 	return atomic_load(&guards[slot - 1].bad);
 }
 
+unsigned wf_unreadable(const struct wf_file *f, uint64_t *first)
+{
+	return f->present && !f->borrowed ? wf_guard_unreadable(f->guard, first) : 0;
+}
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22   /* Linux 5.14; older kernels say EINVAL, which is ignored */
 #endif
@@ -294,12 +299,12 @@ void wf_set_check_changed(const struct wf_set *s, struct wd_diags *d)
 		char why[64];
 		bool cut;
 		uint64_t first;
-		unsigned bad = v[i]->present ? wf_guard_unreadable(v[i]->guard, &first) : 0;
+		unsigned bad = wf_unreadable(v[i], &first);
 		if (bad)
 			wd_add_sev(d, WD_INPUT_UNREADABLE, WD_ERROR, kind[i], first, WD_NONE, WD_NONE,
-				   "the %s could not be read: %u page%s of %lu bytes from byte offset %llu gave an I/O "
-				   "error (a failing disk?) and were analysed as zeros", name[i], bad, bad == 1 ? "" : "s", (unsigned long)guard_page,
-				   (unsigned long long)first);
+				   "the %s could not be read: %u page%s of %lu bytes from byte offset %llu gave an "
+				   "I/O error (a failing disk?) and were analysed as zeros", name[i], bad,
+				   bad == 1 ? "" : "s", (unsigned long)guard_page, (unsigned long long)first);
 		if (!wf_changed(v[i], &cut, why, sizeof why))
 			continue;
 		wd_add_sev(d, WD_INPUT_CHANGED, cut ? WD_ERROR : WD_WARNING, kind[i], WD_NONE, WD_NONE, WD_NONE,

@@ -70,11 +70,15 @@ unsigned wf_guard_unreadable(int slot, uint64_t *first);
  */
 bool wf_changed(const struct wf_file *f, bool *cut, char *why, size_t n);
 
+/* How many pages of f could not be read (wf_guard_unreadable), *first the lowest one's offset. */
+unsigned wf_unreadable(const struct wf_file *f, uint64_t *first);
+
 /*
  * Append an INPUT_CHANGED finding for each file of s that changed while it
  * was read (wf_changed): a warning, an error when bytes were read as zeros
  * because the file was cut short; and an INPUT_UNREADABLE error, with the
- * offset of the first page, for a file with pages that could not be read.  Call it when the work on s is done.
+ * offset of the first page, for a file with pages that could not be read.
+ * Call it when the work on s is done.
  */
 struct wd_diags;
 void wf_set_check_changed(const struct wf_set *s, struct wd_diags *d);

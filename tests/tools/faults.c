@@ -160,56 +160,63 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 	return t;
 }
 
-/* A data write: failed (ENOSPC, EDQUOT) or cut short, or -2 to let it through whole. */
-static int data_fault(int fd, size_t *n, void *caller)
+/* A data write of *n bytes: true when it is to fail (ENOSPC, EDQUOT); *n halved when it is to be short. */
+static bool data_fails(int fd, size_t *n, void *caller)
 {
 	if (fail_now(fd, K_WRITE, caller))
-		return -1;
+		return true;
 	if (fail_now(fd, K_SHORT, caller))
 		*n = half(*n);
-	return -2;
+	return false;
+}
+
+#define MAX_IOV 1024
+
+/* The same for writev/pwritev: NULL when it is to fail, else the vector to write (*cnt entries). */
+static const struct iovec *vec_fault(int fd, const struct iovec *iov, int *cnt, struct iovec cut[MAX_IOV],
+				     void *caller)
+{
+	size_t want = iov_total(iov, *cnt), n = want;
+	if (data_fails(fd, &n, caller))
+		return NULL;
+	if (n == want || *cnt <= 0 || *cnt > MAX_IOV)
+		return iov;
+	*cnt = iov_cut(iov, *cnt, n, cut);
+	return cut;
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	REAL(ssize_t, write, int, const void *, size_t);
-	return data_fault(fd, &n, __builtin_return_address(0)) == -1 ? -1 : real_write(fd, buf, n);
+	return data_fails(fd, &n, __builtin_return_address(0)) ? -1 : real_write(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pwrite, int, const void *, size_t, off_t);
-	return data_fault(fd, &n, __builtin_return_address(0)) == -1 ? -1 : real_pwrite(fd, buf, n, off);
+	return data_fails(fd, &n, __builtin_return_address(0)) ? -1 : real_pwrite(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
 	REAL(ssize_t, pwrite64, int, const void *, size_t, off_t);
-	return data_fault(fd, &n, __builtin_return_address(0)) == -1 ? -1 : real_pwrite64(fd, buf, n, off);
+	return data_fails(fd, &n, __builtin_return_address(0)) ? -1 : real_pwrite64(fd, buf, n, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	REAL(ssize_t, writev, int, const struct iovec *, int);
-	size_t n = iov_total(iov, cnt), want = n;
-	if (data_fault(fd, &n, __builtin_return_address(0)) == -1)
-		return -1;
-	if (n == want || cnt <= 0 || cnt > 1024)
-		return real_writev(fd, iov, cnt);
-	struct iovec cut[1024];
-	return real_writev(fd, cut, iov_cut(iov, cnt, n, cut));
+	struct iovec cut[MAX_IOV];
+	const struct iovec *v = vec_fault(fd, iov, &cnt, cut, __builtin_return_address(0));
+	return v ? real_writev(fd, v, cnt) : -1;
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	REAL(ssize_t, pwritev, int, const struct iovec *, int, off_t);
-	size_t n = iov_total(iov, cnt), want = n;
-	if (data_fault(fd, &n, __builtin_return_address(0)) == -1)
-		return -1;
-	if (n == want || cnt <= 0 || cnt > 1024)
-		return real_pwritev(fd, iov, cnt, off);
-	struct iovec cut[1024];
-	return real_pwritev(fd, cut, iov_cut(iov, cnt, n, cut), off);
+	struct iovec cut[MAX_IOV];
+	const struct iovec *v = vec_fault(fd, iov, &cnt, cut, __builtin_return_address(0));
+	return v ? real_pwritev(fd, v, cnt, off) : -1;
 }
 
 int ftruncate(int fd, off_t len)
