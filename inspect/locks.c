@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "../formats/dbheader.h"
@@ -128,10 +129,38 @@ static void probe_getlk(const struct wf_file *f, char file, struct lock_report *
 	}
 }
 
+const char *locks_fs_shared(int fd)
+{
+	/* f_type values of linux/magic.h (and the kernel's fs/ sources for the few it lacks) */
+	static const struct { unsigned long magic; const char *name; } fs[] = {
+		{ 0x6969, "NFS" },          { 0x517b, "SMB" },           { 0xff534d42, "CIFS" },
+		{ 0xfe534d42, "SMB2" },     { 0x65735546, "FUSE" },      { 0x01021997, "9P" },
+		{ 0x00c36400, "Ceph" },     { 0x5346414f, "AFS" },       { 0x6b414653, "AFS" },
+		{ 0x73757245, "Coda" },     { 0x0bd00bd0, "Lustre" },    { 0x47504653, "GPFS" },
+		{ 0x786f4256, "vboxsf" },   { 0x01161970, "GFS2" },      { 0x7461636f, "OCFS2" },
+		{ 0x564c, "NCP" },          { 0x013111a8, "IBRIX" },
+	};
+	struct statfs st;
+	if (fd < 0 || fstatfs(fd, &st))
+		return NULL;
+	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
+		if ((unsigned long)(unsigned int)st.f_type == fs[i].magic)
+			return fs[i].name;
+	return NULL;
+}
+
+bool locks_remote_allowed(void)
+{
+	const char *e = getenv("WALDO_ALLOW_REMOTE");
+	return e && !strcmp(e, "1");
+}
+
 void locks_probe(const struct wf_set *s, struct lock_report *r)
 {
 	memset(r, 0, sizeof *r);
 	r->reliable = true;
+	if (s->db.present && !s->db.borrowed)
+		r->remote = locks_fs_shared(s->db.fd);
 	const struct wf_file *files[2] = { &s->db, &s->shm };
 	const char tag[2] = { 'd', 's' };
 	for (int i = 0; i < 2; i++) {

@@ -34,10 +34,23 @@ struct lock_report {
 	int n;
 	bool truncated;           /* more holders than LOCKS_MAX */
 	bool reliable;            /* false when the probe could not be made */
+	const char *remote;       /* the database's file system when it may be shared unseen (locks_fs_shared) */
 };
 
 /* Fill r with the locks other processes hold on s->db and s->shm. */
 void locks_probe(const struct wf_set *s, struct lock_report *r);
+
+/*
+ * The name of the file system fd is on ("NFS", "SMB", "FUSE", …) when
+ * processes elsewhere may use its files unseen (HOSTILE E9): a network file
+ * system, whose other clients' locks this machine may not see and whose
+ * clients cannot share SQLite's -shm, or a user-space one (FUSE: sshfs, a
+ * container's host folder) that may be either.  NULL for a local file
+ * system, or when fstatfs fails.
+ */
+const char *locks_fs_shared(int fd);
+/* WALDO_ALLOW_REMOTE=1: the user says nothing else uses a database on such a file system. */
+bool locks_remote_allowed(void);
 /*
  * Distinct holders in r, a comma-separated list into buf: "pid (comm)" per
  * process, and LOCKS_OFD_NAME once for open-file-description locks, which

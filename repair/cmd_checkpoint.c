@@ -97,7 +97,9 @@ static const char usage[] =
 	"of another database (refused), or the page set does not undo the\n"
 	"checkpoint; 64 bad usage; 66 DB cannot be read;\n"
 	"73 SET cannot be written (nothing checkpointed); 75 the locks could not be\n"
-	"had (nothing done; the message names the processes holding them).\n";
+	"had (nothing done; the message names the processes holding them), or DB is\n"
+	"on a file system other machines may share (NFS, SMB, FUSE, ...;\n"
+	"WALDO_ALLOW_REMOTE=1 when nothing else uses it).\n";
 
 static const char *const mode_names[] = { "passive", "full", "restart", "truncate" };
 static const int mode_values[] = { SQLITE_CHECKPOINT_PASSIVE, SQLITE_CHECKPOINT_FULL, SQLITE_CHECKPOINT_RESTART,
@@ -692,6 +694,14 @@ static int run(struct ck *c)
 		return EXIT_NOINPUT;
 	}
 	ckpt_fmt(c->db, sizeof c->db, "%s", fs.db.path);
+	const char *shared = locks_fs_shared(fs.db.fd);
+	if (shared && !locks_remote_allowed()) {
+		ckpt_fmt(c->err, sizeof c->err, "'%s' is on a %s file system: processes on other machines may use it "
+			 "without this machine seeing them, and SQLite's WAL mode needs them all on one machine; "
+			 "refusing to checkpoint it (set WALDO_ALLOW_REMOTE=1 when nothing else uses it)", c->db, shared);
+		wf_set_close(&fs);
+		return EXIT_TEMPFAIL;
+	}
 	int fc = refuse_foreign(c, &fs);   /* closes fs: before any connection exists */
 	if (fc)
 		return fc;

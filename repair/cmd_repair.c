@@ -55,7 +55,8 @@ static const char usage[] =
 	"journal); 2 problems remain that no action repairs, an asked-for action\n"
 	"cannot run, or the result failed verification (then put back); 64 bad\n"
 	"usage; 66 an input cannot be read; 70 internal error; 73 an output cannot\n"
-	"be written; 75 the database is in use.\n";
+	"be written; 75 the database is in use, or on a file system other machines\n"
+	"may share (NFS, SMB, FUSE, ...; WALDO_ALLOW_REMOTE=1 when nothing else uses it).\n";
 
 static void print_help(void)
 {

@@ -71,7 +71,8 @@ static const char usage[] =
 	"1 dry run: changes pending; 2 refused or failed (nothing written, or the\n"
 	"undo file named puts the files back); 64 bad usage; 65 SET or SET.wal is\n"
 	"damaged; 66 an input cannot be read; 73 a file cannot be written; 75 DB is\n"
-	"in use.\n";
+	"in use, or on a file system other machines may share (NFS, SMB, FUSE, ...;\n"
+	"WALDO_ALLOW_REMOTE=1 when nothing else uses it).\n";
 
 #define LIST_TEXT 12          /* changed pages listed in the text output */
 

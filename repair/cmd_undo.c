@@ -31,7 +31,8 @@ static const char usage[] =
 	"Exit status: 0 restored, or already as before; 2 a file changed since the\n"
 	"repair (nothing written; see --force) or cannot be restored; 64 bad usage;\n"
 	"66 the undo file cannot be read or is damaged; 73 a file cannot be written;\n"
-	"75 the database is in use.\n";
+	"75 the database is in use, or on a file system other machines may share\n"
+	"(NFS, SMB, FUSE, ...; WALDO_ALLOW_REMOTE=1 when nothing else uses it).\n";
 
 static int lock_tmp(void *ctx, const char *tmp)
 {

@@ -106,6 +106,12 @@ int lockx_probe(const char *db_path, char *pids, size_t n, char *err, size_t err
 	struct lock_report r;
 	locks_probe(&s, &r);
 	wf_set_close(&s);
+	if (r.remote && !locks_remote_allowed()) {
+		snprintf(pids, n, "processes on other machines, possibly (it is on a %s file system, whose other "
+			 "users' locks cannot be seen from here; set WALDO_ALLOW_REMOTE=1 when nothing else uses it)",
+			 r.remote);
+		return 1;
+	}
 	if (!r.n)
 		return 0;
 	locks_pid_list(&r, pids, n);

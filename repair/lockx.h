@@ -51,7 +51,9 @@ int lockx_add_db(struct lockx *l, const char *path, char *err, size_t errlen);
 /*
  * Does another process hold a lock on the database at db_path or its -shm
  * (inspect/locks.h)?  Returns 0 nobody, 1 somebody (their PIDs and names
- * into pids), -1 when the files cannot be read (err set).  Takes no lock.
+ * into pids; also when the database is on a file system other machines may
+ * share, locks_fs_shared, unless WALDO_ALLOW_REMOTE=1: pids then says so),
+ * -1 when the files cannot be read (err set).  Takes no lock.
  */
 int lockx_probe(const char *db_path, char *pids, size_t n, char *err, size_t errlen);
 /* Drop every lock and close the descriptors. */
