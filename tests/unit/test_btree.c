@@ -15,49 +15,14 @@
 #include "formats/dbheader.h"
 #include "inspect/schema.h"
 
-/* --- a database image as a page source ---------------------------------- */
-
-struct img {
-	uint8_t *p;
-	size_t n;
-	struct db_header h;
-	uint32_t page_size, usable, npages;
-};
-
-static void img_load(struct img *m, const char *db)
+static struct sc_source img_source(struct tl_img *m)
 {
-	m->p = tl_read(db, &m->n);
-	struct wd_diags d = { 0 };
-	dbh_parse(m->p, m->n, &m->h, &d);
-	wd_diags_free(&d);
-	CHECK(m->h.page_size_ok);
-	m->page_size = m->h.page_size;
-	m->usable = m->h.usable_size;
-	m->npages = (uint32_t)(m->n / m->page_size);
-}
-
-static const uint8_t *img_get(void *ctx, uint32_t pgno)
-{
-	const struct img *m = ctx;
-	if (pgno == 0 || pgno > m->npages)
-		return NULL;
-	return m->p + (size_t)(pgno - 1) * m->page_size;
-}
-
-static uint8_t *img_page(const struct img *m, uint32_t pgno)
-{
-	CHECK(pgno >= 1 && pgno <= m->npages);
-	return m->p + (size_t)(pgno - 1) * m->page_size;
-}
-
-static struct sc_source img_source(struct img *m)
-{
-	struct sc_source s = { img_get, m, m->page_size, m->usable, m->npages, m->h.text_encoding };
+	struct sc_source s = { tl_img_get, m, m->page_size, m->usable, m->npages, m->h.text_encoding };
 	return s;
 }
 
 /* Schema and accounting of an image; returns the accounting status. */
-static int img_account(struct img *m, struct sc_schema *s, struct sc_account *a, struct wd_diags *d)
+static int img_account(struct tl_img *m, struct sc_schema *s, struct sc_account *a, struct wd_diags *d)
 {
 	/* Re-read the header: tests patch it in place. */
 	struct wd_diags hd = { 0 };
@@ -162,7 +127,7 @@ static void check_against_dbstat(const char *db, const struct sc_account *a)
 }
 
 /* Every page is counted once, and the total is SQLite's page_count. */
-static void check_totals(const char *db, const struct img *m, const struct sc_account *a)
+static void check_totals(const char *db, const struct tl_img *m, const struct sc_account *a)
 {
 	CHECK_EQ(a->npages, tl_query_int(db, "PRAGMA page_count"));
 	CHECK_EQ(m->npages, a->npages);
@@ -196,7 +161,7 @@ static uint32_t page_of_kind(const char *db, const char *name, const char *kind)
 }
 
 /* The leaf cell of table `name` holding rowid; fails the test when absent. */
-static const uint8_t *find_row(const char *db, struct img *m, const char *name, int64_t rowid,
+static const uint8_t *find_row(const char *db, struct tl_img *m, const char *name, int64_t rowid,
 			       uint32_t *pgno, struct bt_page *pg, struct bt_cell *c)
 {
 	char sql[200];
@@ -206,7 +171,7 @@ static const uint8_t *find_row(const char *db, struct img *m, const char *name, 
 	const uint8_t *found = NULL;
 	while (!found && sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t p = (uint32_t)sqlite3_column_int64(st, 0);
-		const uint8_t *page = img_page(m, p);
+		const uint8_t *page = tl_img_page(m, p);
 		CHECK_EQ(bt_parse_page(page, m->page_size, m->usable, p, pg, NULL), WD_OK);
 		CHECK_EQ(pg->type, BT_LEAF_TABLE);
 		for (unsigned i = 0; i < pg->ncell; i++) {
@@ -244,20 +209,20 @@ TEST(btree_real_pages_parse_clean_at_every_page_size)
 		const char *db = tl_path("p%u.db", sizes[z]);
 		tl_make_db(db, sizes[z], false);
 		tl_sql(db, fill_sql);
-		struct img m;
-		img_load(&m, db);
+		struct tl_img m;
+		tl_img_load(&m, db);
 		CHECK_EQ(m.page_size, sizes[z]);
 		/* Every page dbstat calls a b-tree page parses with no finding. */
 		for (uint32_t p = 1; p <= m.npages; p++) {
 			struct bt_page pg;
 			struct wd_diags d = { 0 };
-			int rc = bt_parse_page(img_page(&m, p), m.page_size, m.usable, p, &pg, &d);
+			int rc = bt_parse_page(tl_img_page(&m, p), m.page_size, m.usable, p, &pg, &d);
 			if (pg.type_ok) {
 				CHECK_NO_DIAGS(&d);
 				CHECK_EQ(rc, WD_OK);
 				for (unsigned i = 0; i < pg.ncell; i++) {
 					struct bt_cell c;
-					CHECK_EQ(bt_parse_cell(img_page(&m, p), &pg, i, &c, &d), WD_OK);
+					CHECK_EQ(bt_parse_cell(tl_img_page(&m, p), &pg, i, &c, &d), WD_OK);
 					CHECK(c.offset >= pg.content_start);
 					CHECK(c.offset + c.size <= m.usable);
 				}
@@ -294,8 +259,8 @@ TEST(btree_page1_header_is_at_offset_100)
 	const char *db = tl_path("one.db");
 	tl_make_db(db, 4096, true);
 	tl_sql(db, "CREATE TABLE t(a); CREATE TABLE t2(b);");
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	struct bt_page pg;
 	struct wd_diags d = { 0 };
 	CHECK_EQ(bt_parse_page(m.p, m.page_size, m.usable, 1, &pg, &d), WD_OK);
@@ -321,11 +286,11 @@ TEST(btree_table_interior_and_leaf_cells_match_rows)
 	tl_sql(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);"
 		   "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<2000)"
 		   " INSERT INTO t SELECT i*3, 'v' || (i*3) FROM s;");
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t root = root_of(db, "t");
 	struct bt_page pg;
-	CHECK_EQ(bt_parse_page(img_page(&m, root), m.page_size, m.usable, root, &pg, NULL), WD_OK);
+	CHECK_EQ(bt_parse_page(tl_img_page(&m, root), m.page_size, m.usable, root, &pg, NULL), WD_OK);
 	CHECK_EQ(pg.type, BT_INTERIOR_TABLE);
 	CHECK_EQ(pg.hdr_size, 12);
 	CHECK(pg.right_child >= 2 && pg.right_child <= m.npages);
@@ -336,7 +301,7 @@ TEST(btree_table_interior_and_leaf_cells_match_rows)
 	sqlite3_stmt *st = prep(h, "SELECT pageno FROM dbstat WHERE name='t' AND pagetype='leaf' ORDER BY path");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t p = (uint32_t)sqlite3_column_int64(st, 0);
-		const uint8_t *page = img_page(&m, p);
+		const uint8_t *page = tl_img_page(&m, p);
 		CHECK_EQ(bt_parse_page(page, m.page_size, m.usable, p, &pg, NULL), WD_OK);
 		CHECK_EQ(pg.type, BT_LEAF_TABLE);
 		for (unsigned i = 0; i < pg.ncell; i++) {
@@ -366,7 +331,7 @@ TEST(btree_table_interior_and_leaf_cells_match_rows)
 
 	/* Interior cells: a left child and a rowid key, no payload. */
 	uint32_t ip = page_of_kind(db, "t", "internal");
-	const uint8_t *page = img_page(&m, ip);
+	const uint8_t *page = tl_img_page(&m, ip);
 	CHECK_EQ(bt_parse_page(page, m.page_size, m.usable, ip, &pg, NULL), WD_OK);
 	for (unsigned i = 0; i < pg.ncell; i++) {
 		struct bt_cell c;
@@ -386,18 +351,18 @@ TEST(btree_index_pages_hold_every_key_once)
 		   "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<3000)"
 		   " INSERT INTO t SELECT i, printf('key-%06d', (i * 7919) % 3000) FROM s;"
 		   "CREATE INDEX tb ON t(b);");
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t root = root_of(db, "tb");
 	struct bt_page pg;
-	CHECK_EQ(bt_parse_page(img_page(&m, root), m.page_size, m.usable, root, &pg, NULL), WD_OK);
+	CHECK_EQ(bt_parse_page(tl_img_page(&m, root), m.page_size, m.usable, root, &pg, NULL), WD_OK);
 	CHECK_EQ(pg.type, BT_INTERIOR_INDEX);
 	CHECK(!pg.intkey);
 
 	/* In an index b-tree each entry is in exactly one cell, interior or leaf. */
 	unsigned nentries = 0, ninterior = 0;
 	for (uint32_t p = 2; p <= m.npages; p++) {
-		const uint8_t *page = img_page(&m, p);
+		const uint8_t *page = tl_img_page(&m, p);
 		if (bt_parse_page(page, m.page_size, m.usable, p, &pg, NULL) != WD_OK ||
 		    (pg.type != BT_LEAF_INDEX && pg.type != BT_INTERIOR_INDEX))
 			continue;
@@ -436,8 +401,8 @@ TEST(btree_overflow_chains_rebuild_the_value)
 			   "INSERT INTO t VALUES(1, randomblob(200000), 'tail');"
 			   "INSERT INTO t VALUES(2, NULL, printf('%.*c', 70000, 'x'));"
 			   "CREATE INDEX tc ON t(c);");
-		struct img m;
-		img_load(&m, db);
+		struct tl_img m;
+		tl_img_load(&m, db);
 		struct sc_source src = img_source(&m);
 		sqlite3 *h = open_copy(db);
 		sqlite3_stmt *st = prep(h, "SELECT b FROM t WHERE a=1");
@@ -521,10 +486,10 @@ TEST(btree_records_of_every_serial_type)
 		{ 3, 100000 }, { 4, 100000000 }, { 5, 100000000000 }, { 6, 10000000000000000 },
 		{ 6, INT64_MIN }, { 7, 0 }, { 19, 0 }, { 18, 0 }, { 13, 0 }, { 12, 0 },
 	};
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t root = root_of(db, "t");
-	const uint8_t *page = img_page(&m, root);
+	const uint8_t *page = tl_img_page(&m, root);
 	struct bt_page pg;
 	CHECK_EQ(bt_parse_page(page, m.page_size, m.usable, root, &pg, NULL), WD_OK);
 	CHECK_EQ(pg.ncell, sizeof want / sizeof *want);
@@ -607,19 +572,19 @@ TEST(btree_freelist_trunks_and_leaves)
 		   "DELETE FROM t WHERE a > 50;");
 	long long nfree = tl_query_int(db, "PRAGMA freelist_count");
 	CHECK(nfree > 1000);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	CHECK_EQ(m.h.freelist_count, nfree);
 	/* 1024-byte pages: a trunk lists at most 1024/4 - 2 = 254 leaves. */
 	struct bt_trunk t;
 	struct wd_diags d = { 0 };
 	uint32_t trunk = m.h.freelist_trunk, ntrunk = 0, nleaf = 0;
 	while (trunk) {
-		CHECK_EQ(bt_parse_trunk(img_page(&m, trunk), m.usable, trunk, &t, &d), WD_OK);
+		CHECK_EQ(bt_parse_trunk(tl_img_page(&m, trunk), m.usable, trunk, &t, &d), WD_OK);
 		CHECK(t.nleaf <= 254);
 		CHECK_EQ(t.nleaf_ok, t.nleaf);
 		for (uint32_t i = 0; i < t.nleaf_ok; i++) {
-			uint32_t lf = rd_be32(img_page(&m, trunk) + 8 + 4 * i);
+			uint32_t lf = rd_be32(tl_img_page(&m, trunk) + 8 + 4 * i);
 			CHECK(lf >= 2 && lf <= m.npages);
 		}
 		nleaf += t.nleaf;
@@ -694,8 +659,8 @@ TEST(btree_ptrmap_entries_match_what_sqlite_wrote)
 		CHECK_EQ(tl_query_int(db, "PRAGMA auto_vacuum"), k ? 2 : 1);
 		long long nfree = tl_query_int(db, "PRAGMA freelist_count");
 		CHECK(k ? nfree > 0 : nfree == 0);
-		struct img m;
-		img_load(&m, db);
+		struct tl_img m;
+		tl_img_load(&m, db);
 		CHECK(m.h.auto_vacuum);
 		CHECK(m.npages > 300);
 		struct sc_schema s;
@@ -716,7 +681,7 @@ TEST(btree_ptrmap_entries_match_what_sqlite_wrote)
 		uint32_t root = root_of(db, "t");
 		uint8_t ty;
 		uint32_t parent;
-		CHECK_EQ(bt_ptrmap_entry(img_page(&m, 2), m.usable, 2, root, &ty, &parent), WD_OK);
+		CHECK_EQ(bt_ptrmap_entry(tl_img_page(&m, 2), m.usable, 2, root, &ty, &parent), WD_OK);
 		CHECK_EQ(ty, PTRMAP_ROOTPAGE);
 		CHECK_EQ(parent, 0);
 		sc_account_free(&a);
@@ -726,7 +691,7 @@ TEST(btree_ptrmap_entries_match_what_sqlite_wrote)
 		uint32_t leaf = page_of_kind(db, "t", "leaf");
 		uint32_t mp = bt_ptrmap_pageno(m.usable, m.page_size, leaf);
 		uint32_t off = 5 * (leaf - mp - 1);
-		img_page(&m, mp)[off] = PTRMAP_OVERFLOW2;
+		tl_img_page(&m, mp)[off] = PTRMAP_OVERFLOW2;
 		CHECK_EQ(img_account(&m, &s, &a, &d), WD_WARN);
 		CHECK_EQ(d.n, 1);
 		CHECK_DIAG(&d, WD_PTRMAP_INVALID, mp, (int64_t)(mp - 1) * 512 + off);
@@ -748,7 +713,7 @@ static void make_damage_db(const char *db)
 }
 
 /* Parse + accounting of a damaged image must not crash and must report code at page/offset. */
-static void expect_damage(struct img *m, enum wd_code code, int64_t page, int64_t off)
+static void expect_damage(struct tl_img *m, enum wd_code code, int64_t page, int64_t off)
 {
 	struct sc_schema s;
 	struct sc_account a;
@@ -762,7 +727,7 @@ static void expect_damage(struct img *m, enum wd_code code, int64_t page, int64_
 	wd_diags_free(&d);
 }
 
-static int64_t foff(const struct img *m, uint32_t pgno, uint32_t off)
+static int64_t foff(const struct tl_img *m, uint32_t pgno, uint32_t off)
 {
 	return (int64_t)(pgno - 1) * m->page_size + off;
 }
@@ -771,13 +736,13 @@ TEST(btree_damage_bad_type_byte)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t leaf = page_of_kind(db, "t", "leaf");
-	img_page(&m, leaf)[0] = 7;
+	tl_img_page(&m, leaf)[0] = 7;
 	struct bt_page pg;
 	struct wd_diags d = { 0 };
-	CHECK_EQ(bt_parse_page(img_page(&m, leaf), 512, 512, leaf, &pg, &d), WD_FATAL);
+	CHECK_EQ(bt_parse_page(tl_img_page(&m, leaf), 512, 512, leaf, &pg, &d), WD_FATAL);
 	CHECK(!pg.type_ok);
 	CHECK_DIAG(&d, WD_BTREE_PAGE_INVALID, leaf, foff(&m, leaf, 0));
 	wd_diags_free(&d);
@@ -793,18 +758,18 @@ TEST(btree_damage_cell_count_too_large)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t leaf = page_of_kind(db, "t", "leaf");
-	wr_be16(img_page(&m, leaf) + 3, 0xffff);
+	wr_be16(tl_img_page(&m, leaf) + 3, 0xffff);
 	struct bt_page pg;
 	struct wd_diags d = { 0 };
-	CHECK_EQ(bt_parse_page(img_page(&m, leaf), 512, 512, leaf, &pg, &d), WD_FATAL);
+	CHECK_EQ(bt_parse_page(tl_img_page(&m, leaf), 512, 512, leaf, &pg, &d), WD_FATAL);
 	CHECK_DIAG(&d, WD_BTREE_PAGE_INVALID, leaf, foff(&m, leaf, 3));
 	/* No pointer past the usable size is ever returned. */
-	CHECK_EQ(bt_cell_ptr(img_page(&m, leaf), &pg, 300), 0);
+	CHECK_EQ(bt_cell_ptr(tl_img_page(&m, leaf), &pg, 300), 0);
 	struct bt_cell c;
-	CHECK_EQ(bt_parse_cell(img_page(&m, leaf), &pg, 300, &c, NULL), WD_FATAL);
+	CHECK_EQ(bt_parse_cell(tl_img_page(&m, leaf), &pg, 300, &c, NULL), WD_FATAL);
 	wd_diags_free(&d);
 	expect_damage(&m, WD_BTREE_PAGE_INVALID, leaf, foff(&m, leaf, 3));
 	free(m.p);
@@ -814,10 +779,10 @@ TEST(btree_damage_cell_pointer_out_of_range)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t leaf = page_of_kind(db, "t", "leaf");
-	uint8_t *page = img_page(&m, leaf);
+	uint8_t *page = tl_img_page(&m, leaf);
 	wr_be16(page + 8, 510);      /* cell 0 points 2 bytes before the end */
 	wr_be16(page + 10, 3);       /* cell 1 points into the page header */
 	struct bt_page pg;
@@ -837,10 +802,10 @@ TEST(btree_damage_cell_extends_past_page)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t leaf = page_of_kind(db, "t", "leaf");
-	uint8_t *page = img_page(&m, leaf);
+	uint8_t *page = tl_img_page(&m, leaf);
 	struct bt_page pg;
 	bt_parse_page(page, 512, 512, leaf, &pg, NULL);
 	/* Make the last cell (highest offset) claim a 400-byte payload. */
@@ -868,10 +833,10 @@ TEST(btree_damage_freeblock_loop)
 		   "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<40)"
 		   " INSERT INTO t SELECT i, printf('%.*c', 40, 'q') FROM s;"
 		   "DELETE FROM t WHERE a IN (5, 20);");
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t root = root_of(db, "t");
-	uint8_t *page = img_page(&m, root);
+	uint8_t *page = tl_img_page(&m, root);
 	struct bt_page pg;
 	struct wd_diags d = { 0 };
 	CHECK_EQ(bt_parse_page(page, 4096, 4096, root, &pg, &d), WD_OK);
@@ -909,10 +874,10 @@ TEST(btree_damage_fragment_count_and_overlap)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t leaf = page_of_kind(db, "t", "leaf");
-	uint8_t *page = img_page(&m, leaf);
+	uint8_t *page = tl_img_page(&m, leaf);
 	struct bt_page pg;
 	struct wd_diags d = { 0 };
 	uint8_t frag = page[7];
@@ -943,25 +908,25 @@ TEST(btree_damage_overflow_cycle)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	/* Row 5000 has a 150000-byte blob: a long chain of 512-byte overflow pages. */
 	uint32_t first = page_of_kind(db, "t", "overflow");
 	CHECK(first);
 	/* Find a chain of at least 3 pages: follow from the cell that owns `first`. */
-	uint32_t second = rd_be32(img_page(&m, first));
+	uint32_t second = rd_be32(tl_img_page(&m, first));
 	CHECK(second >= 2);
-	uint32_t third = rd_be32(img_page(&m, second));
+	uint32_t third = rd_be32(tl_img_page(&m, second));
 	CHECK(third >= 2);
-	uint32_t fourth = rd_be32(img_page(&m, third));
-	wr_be32(img_page(&m, third), first);    /* third -> first: a cycle */
+	uint32_t fourth = rd_be32(tl_img_page(&m, third));
+	wr_be32(tl_img_page(&m, third), first);    /* third -> first: a cycle */
 	expect_damage(&m, WD_OVERFLOW_CHAIN_INVALID, third, foff(&m, third, 0));
-	wr_be32(img_page(&m, third), fourth);
+	wr_be32(tl_img_page(&m, third), fourth);
 	/* A chain cut short: second -> 0. */
-	wr_be32(img_page(&m, second), 0);
+	wr_be32(tl_img_page(&m, second), 0);
 	expect_damage(&m, WD_OVERFLOW_CHAIN_INVALID, second, foff(&m, second, 0));
 	/* A chain pointing past the end of the database. */
-	wr_be32(img_page(&m, second), m.npages + 5);
+	wr_be32(tl_img_page(&m, second), m.npages + 5);
 	expect_damage(&m, WD_OVERFLOW_CHAIN_INVALID, second, foff(&m, second, 0));
 	free(m.p);
 }
@@ -970,10 +935,10 @@ TEST(btree_damage_interior_child_points_to_itself)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t root = root_of(db, "t");
-	uint8_t *page = img_page(&m, root);
+	uint8_t *page = tl_img_page(&m, root);
 	CHECK_EQ(page[0], BT_INTERIOR_TABLE);
 	wr_be32(page + 8, root);                /* right child = itself */
 	expect_damage(&m, WD_BTREE_PAGE_INVALID, root, foff(&m, root, 8));
@@ -985,14 +950,14 @@ TEST(btree_damage_interior_child_points_to_itself)
 	expect_damage(&m, WD_BTREE_PAGE_INVALID, root, foff(&m, root, 8));
 	/* A child of the wrong kind: an index leaf under a table interior page. */
 	free(m.p);
-	img_load(&m, db);
-	page = img_page(&m, root);
+	tl_img_load(&m, db);
+	page = tl_img_page(&m, root);
 	uint32_t kid = rd_be32(page + 8);
-	img_page(&m, kid)[0] = BT_LEAF_INDEX;
+	tl_img_page(&m, kid)[0] = BT_LEAF_INDEX;
 	expect_damage(&m, WD_BTREE_PAGE_INVALID, kid, foff(&m, kid, 0));
 	free(m.p);
-	img_load(&m, db);
-	page = img_page(&m, root);
+	tl_img_load(&m, db);
+	page = tl_img_page(&m, root);
 	/* A child that is another tree's root: reached twice. */
 	wr_be32(page + 8, root_of(db, "u"));
 	expect_damage(&m, WD_BTREE_PAGE_INVALID, WD_NONE, WD_NONE);
@@ -1016,8 +981,8 @@ TEST(btree_lock_byte_page_is_accounted_once)
 	const char *db = tl_path("l.db");
 	tl_make_db(db, 512, false);
 	tl_sql(db, "CREATE TABLE t(a);");
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	static struct huge hg;
 	hg.p1 = m.p;
 	uint32_t lb = dbh_lock_byte_page(512);
@@ -1046,7 +1011,7 @@ TEST(btree_damage_deep_tree_stops_at_the_depth_limit)
 	/* Hand-made chain of interior pages 2 -> 3 -> ... -> 40, each with only a right child. */
 	enum { N = 41, PS = 512 };
 	static uint8_t img_buf[N * PS];
-	struct img m = { img_buf, sizeof img_buf, { 0 }, PS, PS, N };
+	struct tl_img m = { img_buf, sizeof img_buf, { 0 }, PS, PS, N };
 	memset(img_buf, 0, sizeof img_buf);
 	for (uint32_t p = 2; p <= N; p++) {
 		uint8_t *pg = img_buf + (p - 1) * PS;
@@ -1055,7 +1020,7 @@ TEST(btree_damage_deep_tree_stops_at_the_depth_limit)
 		if (p < N)
 			wr_be32(pg + 8, p + 1);
 	}
-	struct bt_walk_ops ops = { img_get, NULL, &m, PS, PS, N, NULL };
+	struct bt_walk_ops ops = { tl_img_get, NULL, &m, PS, PS, N, NULL };
 	struct wd_diags d = { 0 };
 	uint32_t n = bt_walk_tree(&ops, 2, NULL, &d);
 	CHECK_EQ(n, BT_MAX_DEPTH);
@@ -1067,15 +1032,15 @@ TEST(btree_damage_freelist_trunk_cycle)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t trunk = m.h.freelist_trunk;
 	CHECK(trunk);
-	wr_be32(img_page(&m, trunk), trunk);    /* next trunk = itself */
+	wr_be32(tl_img_page(&m, trunk), trunk);    /* next trunk = itself */
 	expect_damage(&m, WD_FREELIST_INVALID, trunk, foff(&m, trunk, 0));
-	wr_be32(img_page(&m, trunk), root_of(db, "t"));  /* next trunk = a b-tree page */
+	wr_be32(tl_img_page(&m, trunk), root_of(db, "t"));  /* next trunk = a b-tree page */
 	expect_damage(&m, WD_FREELIST_INVALID, trunk, foff(&m, trunk, 0));
-	wr_be32(img_page(&m, trunk), 0);
+	wr_be32(tl_img_page(&m, trunk), 0);
 	wr_be32(m.p + 32, m.npages + 1);        /* header's first trunk past the end */
 	expect_damage(&m, WD_FREELIST_INVALID, 1, 32);
 	free(m.p);
@@ -1085,13 +1050,13 @@ TEST(btree_damage_freelist_leaf_count_too_large)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint32_t trunk = m.h.freelist_trunk;
-	wr_be32(img_page(&m, trunk) + 4, 0xffffffff);
+	wr_be32(tl_img_page(&m, trunk) + 4, 0xffffffff);
 	struct bt_trunk t;
 	struct wd_diags d = { 0 };
-	CHECK_EQ(bt_parse_trunk(img_page(&m, trunk), m.usable, trunk, &t, &d), WD_FATAL);
+	CHECK_EQ(bt_parse_trunk(tl_img_page(&m, trunk), m.usable, trunk, &t, &d), WD_FATAL);
 	CHECK_EQ(t.nleaf, 0xffffffff);
 	CHECK_EQ(t.nleaf_ok, 512 / 4 - 2);
 	CHECK_DIAG(&d, WD_FREELIST_INVALID, trunk, WD_NONE);
@@ -1114,8 +1079,8 @@ TEST(btree_damage_orphan_pages_and_bad_roots)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	/* Empty the freelist in the header: its pages become unused. */
 	uint32_t nfree = m.h.freelist_count;
 	wr_be32(m.p + 32, 0);
@@ -1133,7 +1098,7 @@ TEST(btree_damage_orphan_pages_and_bad_roots)
 	free(m.p);
 
 	/* sqlite_schema says u is rooted at page 1, then at t's root. */
-	img_load(&m, db);
+	tl_img_load(&m, db);
 	struct bt_page pg;
 	CHECK_EQ(bt_parse_page(m.p, 512, 512, 1, &pg, NULL), WD_OK);
 	uint8_t *root_byte = NULL;
@@ -1169,8 +1134,8 @@ TEST(btree_byte_flip_sweep_never_crashes)
 {
 	const char *db = tl_path("d.db");
 	make_damage_db(db);
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	uint8_t *orig = malloc(m.n);
 	memcpy(orig, m.p, m.n);
 	unsigned nfound = 0, ntried = 0;
@@ -1187,13 +1152,13 @@ TEST(btree_byte_flip_sweep_never_crashes)
 		/* every page decodes without reading out of bounds (ASan checks) */
 		for (uint32_t p = 1; p <= m.npages; p++) {
 			struct bt_page pg;
-			bt_parse_page(img_page(&m, p), m.page_size, m.usable, p, &pg, &d);
+			bt_parse_page(tl_img_page(&m, p), m.page_size, m.usable, p, &pg, &d);
 			for (unsigned i = 0; i < pg.ncell && pg.type_ok; i++) {
 				struct bt_cell c;
 				struct bt_value v[8];
 				unsigned ncol;
-				if (bt_parse_cell(img_page(&m, p), &pg, i, &c, NULL) == WD_OK && c.has_payload)
-					bt_parse_record(img_page(&m, p) + c.payload_off, c.local_size, v, 8, &ncol);
+				if (bt_parse_cell(tl_img_page(&m, p), &pg, i, &c, NULL) == WD_OK && c.has_payload)
+					bt_parse_record(tl_img_page(&m, p) + c.payload_off, c.local_size, v, 8, &ncol);
 			}
 		}
 		sc_account_free(&a);
@@ -1212,7 +1177,7 @@ TEST(btree_byte_flip_sweep_never_crashes)
 		if (a.role[p] != SC_ROLE_BTREE_LEAF && a.role[p] != SC_ROLE_BTREE_INTERIOR)
 			continue;
 		memcpy(m.p, orig, m.n);
-		img_page(&m, p)[0] ^= 0x40;
+		tl_img_page(&m, p)[0] ^= 0x40;
 		expect_damage(&m, WD_BTREE_PAGE_INVALID, p, foff(&m, p, 0));
 		nbt++;
 	}
@@ -1228,8 +1193,8 @@ TEST(btree_utf16_schema_names)
 	const char *db = tl_path("u16.db");
 	tl_sql(db, "PRAGMA encoding='UTF-16be'; CREATE TABLE \"täble\"(x); CREATE INDEX \"i€\" ON \"täble\"(x);"
 		   "INSERT INTO \"täble\" VALUES('ü');");
-	struct img m;
-	img_load(&m, db);
+	struct tl_img m;
+	tl_img_load(&m, db);
 	CHECK_EQ(m.h.text_encoding, 3);
 	struct sc_schema s;
 	struct sc_account a;

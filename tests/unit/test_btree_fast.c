@@ -17,38 +17,6 @@
 #include "formats/dbheader.h"
 #include "inspect/schema.h"
 
-struct img {
-	uint8_t *p;
-	size_t n;
-	struct db_header h;
-	uint32_t page_size, usable, npages;
-};
-
-static void img_load(struct img *m, const char *db)
-{
-	m->p = tl_read(db, &m->n);
-	struct wd_diags d = { 0 };
-	dbh_parse(m->p, m->n, &m->h, &d);
-	wd_diags_free(&d);
-	CHECK(m->h.page_size_ok);
-	m->page_size = m->h.page_size;
-	m->usable = m->h.usable_size;
-	m->npages = (uint32_t)(m->n / m->page_size);
-}
-
-static const uint8_t *img_get(void *ctx, uint32_t pgno)
-{
-	const struct img *m = ctx;
-	if (pgno == 0 || pgno > m->npages)
-		return NULL;
-	return m->p + (size_t)(pgno - 1) * m->page_size;
-}
-
-static uint8_t *img_page(const struct img *m, uint32_t pgno)
-{
-	return m->p + (size_t)(pgno - 1) * m->page_size;
-}
-
 /*
  * A database of 512-byte pages, over 1024 pages (so that
  * sc_account_pages_mt runs its threads): a table with an index, rows of
@@ -72,11 +40,11 @@ static const char *make_db(void)
 /* --- the coverage check ------------------------------------------------ */
 
 /* The first table leaf with at least two cells and no freeblock. */
-static uint32_t find_leaf(const struct img *m)
+static uint32_t find_leaf(const struct tl_img *m)
 {
 	for (uint32_t p = 2; p <= m->npages; p++) {
 		struct bt_page pg;
-		if (bt_parse_page(img_page(m, p), m->page_size, m->usable, p, &pg, NULL) == WD_OK &&
+		if (bt_parse_page(tl_img_page(m, p), m->page_size, m->usable, p, &pg, NULL) == WD_OK &&
 		    pg.type == BT_LEAF_TABLE && pg.ncell >= 2 && !pg.first_freeblock && pg.frag < 50)
 			return p;
 	}
@@ -93,11 +61,11 @@ static const struct wd_diag *find_msg(const struct wd_diags *d, const char *want
 
 TEST(btree_coverage_reports_the_first_byte_used_twice)
 {
-	struct img m;
-	img_load(&m, make_db());
+	struct tl_img m;
+	tl_img_load(&m, make_db());
 	uint32_t pgno = find_leaf(&m);
 	CHECK(pgno);
-	uint8_t *p = img_page(&m, pgno);
+	uint8_t *p = tl_img_page(&m, pgno);
 	struct bt_page pg;
 	CHECK_EQ(bt_parse_page(p, m.page_size, m.usable, pgno, &pg, NULL), WD_OK);
 	uint32_t c0 = bt_cell_ptr(p, &pg, 0);
@@ -158,11 +126,11 @@ TEST(btree_coverage_reports_the_first_byte_used_twice)
 
 TEST(btree_clean_leaf_summary_is_the_parsed_header)
 {
-	struct img m;
-	img_load(&m, make_db());
+	struct tl_img m;
+	tl_img_load(&m, make_db());
 	unsigned nclean = 0, noverflow = 0, ninterior = 0;
 	for (uint32_t p = 1; p <= m.npages; p++) {
-		const uint8_t *buf = img_page(&m, p);
+		const uint8_t *buf = tl_img_page(&m, p);
 		struct bt_leaf_summary sum;
 		bool clean = bt_page_is_clean_leaf(buf, m.page_size, m.usable, p, &sum);
 		struct bt_page pg;
@@ -228,13 +196,13 @@ static void vlog_visit(void *ctx, const struct bt_visit *v)
 }
 
 struct logged_img {
-	struct img *m;
+	struct tl_img *m;
 	struct vlog *log;
 };
 
 static const uint8_t *logged_get(void *ctx, uint32_t pgno)
 {
-	return img_get(((struct logged_img *)ctx)->m, pgno);
+	return tl_img_get(((struct logged_img *)ctx)->m, pgno);
 }
 
 static void logged_visit(void *ctx, const struct bt_visit *v)
@@ -258,7 +226,7 @@ static void diags_same(const struct wd_diags *a, const struct wd_diags *b)
 }
 
 /* Damage `nbytes` bytes of the image, deterministically from seed. */
-static void damage(struct img *m, uint32_t seed, unsigned nbytes)
+static void damage(struct tl_img *m, uint32_t seed, unsigned nbytes)
 {
 	uint32_t x = seed * 2654435761u + 1;
 	for (unsigned k = 0; k < nbytes; k++) {
@@ -268,7 +236,7 @@ static void damage(struct img *m, uint32_t seed, unsigned nbytes)
 		/* Mostly headers and pointer arrays, where damage shows. */
 		uint32_t off = (x >> 4) % 4 == 0 ? (x >> 8) % m->page_size : (x >> 8) % 48;
 		x = x * 1103515245u + 12345u;
-		img_page(m, pg)[off] ^= (uint8_t)(1u << ((x >> 16) & 7));
+		tl_img_page(m, pg)[off] ^= (uint8_t)(1u << ((x >> 16) & 7));
 	}
 }
 
@@ -277,8 +245,8 @@ TEST(btree_clean_walk_and_threaded_accounting_match_the_plain_ones)
 	const char *db = make_db();
 	unsigned ndiag = 0, nclean_total = 0;
 	for (uint32_t seed = 0; seed < 12; seed++) {
-		struct img m;
-		img_load(&m, db);
+		struct tl_img m;
+		tl_img_load(&m, db);
 		CHECK(m.npages > 1024);
 		if (seed)
 			damage(&m, seed, 4 * seed);
@@ -287,7 +255,7 @@ TEST(btree_clean_walk_and_threaded_accounting_match_the_plain_ones)
 		struct bt_leaf_summary *clean = calloc(m.npages + 1, sizeof *clean);
 		CHECK(clean);
 		for (uint32_t p = 1; p <= m.npages; p++)
-			nclean_total += bt_page_is_clean_leaf(img_page(&m, p), m.page_size, m.usable, p, &clean[p]);
+			nclean_total += bt_page_is_clean_leaf(tl_img_page(&m, p), m.page_size, m.usable, p, &clean[p]);
 		struct vlog l1 = { 0 }, l2 = { 0 };
 		struct logged_img c1 = { &m, &l1 }, c2 = { &m, &l2 };
 		struct bt_walk_ops o1 = { logged_get, NULL, &c1, m.page_size, m.usable, m.npages, logged_visit };
@@ -314,7 +282,7 @@ TEST(btree_clean_walk_and_threaded_accounting_match_the_plain_ones)
 		struct wd_diags hd = { 0 };
 		dbh_parse(m.p, m.n, &m.h, &hd);
 		wd_diags_free(&hd);
-		struct sc_source src = { img_get, &m, m.page_size, m.usable, m.npages, m.h.text_encoding };
+		struct sc_source src = { tl_img_get, &m, m.page_size, m.usable, m.npages, m.h.text_encoding };
 		struct sc_schema sch;
 		sc_read_schema(&src, &sch, NULL);
 		struct sc_account a1, a2;

@@ -92,30 +92,10 @@ static void snap_free(struct snap *s)
 /* Run cmd_NAME(argv) in a child; its stdout and stderr into *out (NUL-terminated); returns its status. */
 static int run_cmd(int (*fn)(int, char **), char **argv, char *out, size_t n)
 {
-	int argc = 0;
-	while (argv[argc])
-		argc++;
 	const char *path = tl_path("cmd-out.txt");
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
-			_exit(99);
-		int st = fn(argc, argv);
-		fflush(NULL);
-		_exit(st);
-	}
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
-	size_t k;
-	uint8_t *t = tl_read(path, &k);
-	if (k >= n)
-		k = n - 1;
-	memcpy(out, t, k);
-	out[k] = '\0';
-	free(t);
-	return WEXITSTATUS(st);
+	int st = tl_run_cmd(fn, argv, path, NULL);
+	tl_read_text(path, out, n);
+	return st;
 }
 
 TEST(foreign_lineage_check_alone)

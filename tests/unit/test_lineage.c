@@ -191,28 +191,10 @@ TEST(lineage_states_sqlite_leaves_are_not_foreign)
 static int run_repair(char *out, size_t n, const char *a1, const char *a2, const char *a3, const char *a4)
 {
 	char *argv[] = { "repair", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
-	int argc = 1;
-	while (argv[argc])
-		argc++;
 	const char *path = tl_path("repair-out.txt");
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		if (!freopen(path, "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(99);
-		exit(cmd_repair(argc, argv));
-	}
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
-	size_t k;
-	uint8_t *t = tl_read(path, &k);
-	if (k >= n)
-		k = n - 1;
-	memcpy(out, t, k);
-	out[k] = '\0';
-	free(t);
-	return WEXITSTATUS(st);
+	int st = tl_run_cmd(cmd_repair, argv, path, "/dev/null");
+	tl_read_text(path, out, n);
+	return st;
 }
 
 TEST(lineage_repair_detaches_a_foreign_wal_and_never_replays_it)

@@ -15,23 +15,6 @@
 #include "formats/wal.h"
 #include "inspect/model.h"
 
-/* A path in the test's folder that stays valid for the whole test
- * (tl_path's ring is reused after 16 calls). */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char pool[64][4096];
-	static unsigned n;
-	char name[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	char *p = pool[n++ % 64];
-	snprintf(p, 4096, "%s/%s", tl_tmp(), name);
-	return p;
-}
-
 /* One statement per commit: growth, overflow pages, an index, a delete
  * that frees pages, a VACUUM that shrinks the database, and a last insert. */
 static const char *const statements[] = {
@@ -94,7 +77,7 @@ static void open_model(struct model *m, const char *db)
 
 TEST(model_counts_commits_frames_and_sizes)
 {
-	const char *db = P("m.db");
+	const char *db = tl_keep("m.db");
 	make_wal_db(db, 1024);
 	struct model m;
 	open_model(&m, db);
@@ -125,7 +108,7 @@ TEST(model_page_equals_sqlite_at_every_commit)
 	static const unsigned sizes[] = { 1024, 4096 };
 	for (unsigned si = 0; si < 2; si++) {
 		const unsigned ps = sizes[si];
-		const char *db = P("p%u.db", ps);
+		const char *db = tl_keep("p%u.db", ps);
 		make_wal_db(db, ps);
 		struct model m;
 		open_model(&m, db);
@@ -158,7 +141,7 @@ TEST(model_page_equals_sqlite_at_every_commit)
 
 TEST(model_page_frames_lists_every_frame_of_a_page)
 {
-	const char *db = P("f.db");
+	const char *db = tl_keep("f.db");
 	make_wal_db(db, 1024);
 	struct model m;
 	open_model(&m, db);
@@ -193,10 +176,10 @@ TEST(model_page_frames_lists_every_frame_of_a_page)
 
 TEST(model_without_wal_reads_the_database_file)
 {
-	const char *db = P("plain.db");
+	const char *db = tl_keep("plain.db");
 	tl_make_db(db, 2048, true);
 	tl_sql(db, "CREATE TABLE t(x); INSERT INTO t VALUES(randomblob(3000));");
-	CHECK(!tl_exists(P("plain.db-wal")));
+	CHECK(!tl_exists(tl_keep("plain.db-wal")));
 	struct model m;
 	open_model(&m, db);
 	CHECK(!m.has_wal);
@@ -218,14 +201,14 @@ TEST(model_without_wal_reads_the_database_file)
 
 TEST(model_stops_where_sqlite_stops_after_a_checksum_break)
 {
-	const char *db = P("b.db");
+	const char *db = tl_keep("b.db");
 	make_wal_db(db, 1024);
 	struct model m;
 	open_model(&m, db);
 	const uint32_t k = 4, f = model_commit_frame(&m, k - 1) + 1;   /* first frame of commit 4 */
 	model_close(&m);
 	/* Damage the stored checksum of that frame: SQLite keeps commits 1..3. */
-	tl_flip(P("b.db-wal"), wal_frame_offset(1024, f) + 16, 0x01);
+	tl_flip(tl_keep("b.db-wal"), wal_frame_offset(1024, f) + 16, 0x01);
 	open_model(&m, db);
 	CHECK_EQ(model_ncommits(&m), k - 1);
 	CHECK_EQ(m.wal.nvalid, f - 1);

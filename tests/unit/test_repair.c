@@ -26,22 +26,6 @@
 #include "repair/apply.h"
 #include "repair/plan.h"
 
-/* A path in the test's folder that stays valid for the whole test. */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char pool[64][4096];
-	static unsigned n;
-	char name[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	char *p = pool[n++ % 64];
-	snprintf(p, 4096, "%s/%s", tl_tmp(), name);
-	return p;
-}
-
 static char out_text[1 << 16];
 
 /* Run `waldo repair|undo args…` in a child, stdout into out_text; returns the exit status. */
@@ -58,34 +42,17 @@ static int run(const char *name, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	static unsigned k;
-	const char *path = P("out-%u.txt", k++);
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		char epath[4200];
-		snprintf(epath, sizeof epath, "%s.err", path);
-		if (!freopen(path, "w", stdout) || !freopen(epath, "w", stderr))
-			_exit(99);
-		int rc = !strcmp(name, "repair") ? cmd_repair(argc, argv) : cmd_undo(argc, argv);
-		exit(rc);
-	}
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st));
-	size_t n;
-	uint8_t *t = tl_read(path, &n);
-	if (n >= sizeof out_text)
-		n = sizeof out_text - 1;
-	memcpy(out_text, t, n);
-	out_text[n] = '\0';
-	free(t);
-	return WEXITSTATUS(st);
+	const char *path = tl_keep("out-%u.txt", k++);
+	char epath[4200];
+	snprintf(epath, sizeof epath, "%s.err", path);
+	int st = tl_run_cmd(!strcmp(name, "repair") ? cmd_repair : cmd_undo, argv, path, epath);
+	tl_read_text(path, out_text, sizeof out_text);
+	return st;
 }
 
 static const char *sib(const char *db, const char *suffix)
 {
-	return P("%s%s", strrchr(db, '/') + 1, suffix);
+	return tl_keep("%s%s", strrchr(db, '/') + 1, suffix);
 }
 
 /* SHA-256 of a file, hex, or "-" when it does not exist. */
@@ -128,7 +95,7 @@ static const char *undo_file_of(const char *db)
 	snprintf(prefix, sizeof prefix, "%s.waldo-undo-", strrchr(db, '/') + 1);
 	while ((e = readdir(d)))
 		if (!strncmp(e->d_name, prefix, strlen(prefix)))
-			found = P("%s", e->d_name);
+			found = tl_keep("%s", e->d_name);
 	closedir(d);
 	return found;
 }
@@ -136,7 +103,7 @@ static const char *undo_file_of(const char *db)
 /* A WAL-mode database: 60 rows in the file, then `ncommit` one-row commits in the WAL. */
 static const char *make_db(const char *name, unsigned ps, int ncommit)
 {
-	const char *db = P("%s", name);
+	const char *db = tl_keep("%s", name);
 	tl_make_db(db, ps, true);
 	tl_sql(db, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);"
 		   "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<60)"
@@ -225,7 +192,7 @@ TEST(repair_wal_tail_copy)
 	const char *db = make_tail();
 	long long n = rows(db);
 	CHECK_EQ(n, 65);
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 0);
 	CHECK(strstr(out_text, "integrity_check ok"));
 	CHECK_EQ(wal_frames(sib(out, "-wal"), 4096), wal_frames(sib(db, "-wal"), 4096) - 2);
@@ -307,10 +274,10 @@ TEST(repair_rechain_damaged_checksum_field)
 	CHECK_EQ(run("repair", db, NULL), 1);
 	CHECK(strstr(out_text, "[needs-salvage] wal-rechain"));
 	CHECK(strstr(out_text, "[apply] wal-tail"));
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 1);      /* repaired, but salvage held back */
 	CHECK_EQ(rows(out), rows(db));
-	const char *out2 = P("out2.db");
+	const char *out2 = tl_keep("out2.db");
 	CHECK_EQ(run("repair", db, "-o", out2, "--salvage", NULL), 0);
 	CHECK(strstr(out_text, "[apply] wal-rechain"));
 	CHECK(strstr(out_text, "[subsumed] wal-tail"));
@@ -333,7 +300,7 @@ TEST(repair_rechain_never_vouches_for_damaged_pages)
 	CHECK_EQ(r.nverified, k - 1);
 	CHECK(strstr(r.stop, "no stored checksum vouches"));
 	model_close(&m);
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, "--salvage", NULL), 0);
 	CHECK(!strstr(out_text, "wal-rechain"));
 	CHECK_EQ(rows(out), seen);
@@ -376,7 +343,7 @@ TEST(repair_rechain_header)
 	free(w);
 	CHECK_EQ(run("repair", db2, NULL), 1);
 	CHECK(strstr(out_text, "[apply] wal-rechain (fix)"));
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db2, "-o", out, NULL), 0);
 	CHECK_EQ(rows(out), 64);
 }
@@ -430,21 +397,21 @@ TEST(repair_header_size_field)
 	uint32_t pages = (uint32_t)(tl_size(db) / 4096);
 	/* Too small: pages past it are in use. */
 	set_u32(db, 28, pages - 2);
-	const char *out = P("small.db");
+	const char *out = tl_keep("small.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 0);
 	CHECK(strstr(out_text, "[apply] header-size"));
 	CHECK_EQ(get_u32(out, 28), pages);
 	CHECK_EQ(rows(out), 60);
 	/* Too large: nothing uses the missing pages. */
 	set_u32(db, 28, pages + 3);
-	out = P("large.db");
+	out = tl_keep("large.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 0);
 	CHECK_EQ(get_u32(out, 28), pages);
 	CHECK_EQ(tl_size(out), tl_size(db));
 	/* Not trusted (change counter != version-valid-for): both fields written. */
 	set_u32(db, 28, pages - 5);
 	set_u32(db, 92, get_u32(db, 24) - 1);
-	out = P("vvf.db");
+	out = tl_keep("vvf.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 0);
 	CHECK_EQ(get_u32(out, 28), pages);
 	CHECK_EQ(get_u32(out, 92), get_u32(out, 24));
@@ -475,7 +442,7 @@ TEST(repair_header_fields)
 	tl_patch(db, 21, &bad, 1);
 	CHECK_EQ(run("repair", db, NULL), 1);
 	CHECK(strstr(out_text, "maximum embedded payload fraction 65 -> 64"));
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 0);
 	CHECK_EQ(rows(out), 60);
 	size_t n;
@@ -514,7 +481,7 @@ TEST(repair_wal_detach_foreign)
 	tl_copy(sib(other, "-shm"), sib(db, "-shm"));
 	CHECK_EQ(run("repair", db, NULL), 1);
 	CHECK(strstr(out_text, "[apply] wal-detach (fix)"));
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), 0);
 	CHECK(!tl_exists(sib(out, "-wal")));
 	CHECK_EQ(rows(out), 60);
@@ -528,7 +495,7 @@ TEST(repair_checkpoint_offline)
 	const char *db = make_db("db", 4096, 7);
 	CHECK_EQ(run("repair", db, NULL), 0);    /* healthy: nothing, not even the rewrite */
 	CHECK(!strstr(out_text, "checkpoint-offline"));
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, "--only", "checkpoint-offline", NULL), 0);
 	CHECK(!tl_exists(sib(out, "-wal")));
 	size_t n;
@@ -566,7 +533,7 @@ static const char *set_from(const char *a, const char *b, const char *name)
 		if ((uint64_t)p * 4096 > na || memcmp(pa + (p - 1) * 4096, t.data + (p - 1) * 4096, 4096))
 			pg[n++] = p;
 	struct pageset_info in = { .page_size = 4096, .db_pages = (uint32_t)(nb / 4096) };
-	const char *path = P("%s", name);
+	const char *path = tl_keep("%s", name);
 	char err[512];
 	CHECK_EQ(pageset_save(path, &in, pg, n, page_of, &t, false, err, sizeof err), 0);
 	free(pa);
@@ -577,7 +544,7 @@ static const char *set_from(const char *a, const char *b, const char *name)
 TEST(repair_wal_synth_apply_grow_and_shrink)
 {
 	const char *a = make_plain("a");
-	const char *b = P("b");
+	const char *b = tl_keep("b");
 	tl_copy(a, b);
 	tl_sql(b, "UPDATE t SET b = b || 'x' WHERE a % 3 = 0;"
 		  "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<40)"
@@ -585,7 +552,7 @@ TEST(repair_wal_synth_apply_grow_and_shrink)
 	CHECK(tl_size(b) > tl_size(a));
 	const char *set = set_from(a, b, "grow.set");
 	/* Without --apply: SQLite applies the synthetic WAL itself at the next open. */
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", a, "--pageset", set, "-o", out, NULL), 0);
 	CHECK(tl_exists(sib(out, "-wal")));
 	CHECK_EQ(rows(out), 100);
@@ -599,7 +566,7 @@ TEST(repair_wal_synth_apply_grow_and_shrink)
 	CHECK_EQ(run("undo", undo, NULL), 0);
 	CHECK_STR(state_of(a), before);
 	/* Shrinking: b after deletions and VACUUM is smaller than a. */
-	const char *c = P("c");
+	const char *c = tl_keep("c");
 	tl_copy(a, c);
 	tl_sql(c, "DELETE FROM t WHERE a > 10; VACUUM;");
 	CHECK(tl_size(c) < tl_size(a));
@@ -612,7 +579,7 @@ TEST(repair_wal_synth_apply_grow_and_shrink)
 TEST(repair_wal_synth_refuses_what_it_would_lose)
 {
 	const char *a = make_plain("a");
-	const char *b = P("b");
+	const char *b = tl_keep("b");
 	tl_copy(a, b);
 	tl_sql(b, "UPDATE t SET b = 'changed' WHERE a = 5;");
 	const char *set = set_from(a, b, "s.set");
@@ -634,7 +601,7 @@ TEST(repair_wal_synth_replace_wal_through_the_api)
 {
 	/* What waldo rollback does: the set is the state to go back to, the WAL beside the file goes. */
 	const char *a = make_plain("a");
-	const char *b = P("b");
+	const char *b = tl_keep("b");
 	tl_copy(a, b);
 	tl_sql(b, "DELETE FROM t WHERE a > 30;");
 	const char *set = set_from(a, b, "s.set");
@@ -649,7 +616,7 @@ TEST(repair_wal_synth_replace_wal_through_the_api)
 	CHECK_EQ(rp_count(&p, RP_ST_APPLY), 1);
 	CHECK(strstr(p.prop[0].gives_up, "not in the database file"));
 	struct rp_outcome out;
-	const char *dst = P("out.db");
+	const char *dst = tl_keep("out.db");
 	CHECK_EQ(rp_apply_copy(&p, dst, false, &out), 0);
 	CHECK(out.v.ok);
 	CHECK_EQ(rows(dst), 30);
@@ -724,7 +691,7 @@ TEST(repair_failed_verification_puts_the_original_back)
 	CHECK(strstr(out_text, "the original files were put back"));
 	CHECK_STR(state_of(db), before);
 	CHECK(!undo_file_of(db));
-	const char *out = P("out.db");
+	const char *out = tl_keep("out.db");
 	CHECK_EQ(run("repair", db, "-o", out, NULL), EXIT_ERRORS);
 	CHECK(!tl_exists(out));
 	CHECK(!tl_exists(sib(out, "-wal")));
@@ -768,6 +735,6 @@ TEST(repair_only_and_skip)
 	CHECK(strstr(out_text, "[apply] wal-tail"));
 	CHECK(strstr(out_text, "[skipped] shm-reset"));
 	CHECK_EQ(run("repair", db, "--only", "no-such-action", NULL), EXIT_USAGE);
-	CHECK_EQ(run("repair", db, "-o", P("x.db"), "--in-place", NULL), EXIT_USAGE);
+	CHECK_EQ(run("repair", db, "-o", tl_keep("x.db"), "--in-place", NULL), EXIT_USAGE);
 	CHECK_EQ(run("repair", db, "--apply", NULL), EXIT_USAGE);
 }

@@ -37,21 +37,6 @@
 #define SHM_READMARK1 104
 #define SHM_ATTEMPTED 128
 
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char pool[64][4096];
-	static unsigned n;
-	char name[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	char *p = pool[n++ % 64];
-	snprintf(p, 4096, "%s/%s", tl_tmp(), name);
-	return p;
-}
-
 /* ---- a connection in a child process, one SQL line at a time ---------------- */
 
 struct conn {
@@ -276,8 +261,8 @@ static void sim_count_lost(struct sim *s)
 /* Copy db, -wal and -shm (while the connections are open) to name/db. */
 static const char *snapshot(struct sim *s, const char *name)
 {
-	mkdir(P("%s", name), 0700);
-	const char *dst = P("%s/db", name);
+	mkdir(tl_keep("%s", name), 0700);
+	const char *dst = tl_keep("%s/db", name);
 	tl_copy(s->db, dst);
 	tl_copy(sfx(s->db, "-wal"), sfx(dst, "-wal"));
 	tl_copy(sfx(s->db, "-shm"), sfx(dst, "-shm"));
@@ -330,7 +315,7 @@ static const char *race_summary(const struct model *m)
 TEST(resetrace_counters_right_after_the_race)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	const char *db = snapshot(&s, "snap");
 	sim_count_lost(&s);
@@ -361,7 +346,7 @@ TEST(resetrace_counters_right_after_the_race)
 TEST(resetrace_counters_name_the_hidden_commits)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_HIDDEN);
 	const char *db = snapshot(&s, "snap");
@@ -387,7 +372,7 @@ TEST(resetrace_counters_name_the_hidden_commits)
 TEST(resetrace_hidden_frames_once_the_counters_look_sound)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_WINDOW);
 	const char *db = snapshot(&s, "snap");
@@ -415,7 +400,7 @@ TEST(resetrace_hidden_frames_once_the_counters_look_sound)
 TEST(resetrace_hidden_frames_when_caught_up)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_CAUGHT_UP);
 	const char *db = snapshot(&s, "snap");
@@ -439,7 +424,7 @@ TEST(resetrace_hidden_frames_when_caught_up)
 TEST(resetrace_wrapped_names_and_recovers_the_lost_versions)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_WRAPPED);
 	const char *db = snapshot(&s, "snap");
@@ -459,7 +444,7 @@ TEST(resetrace_wrapped_names_and_recovers_the_lost_versions)
 	CHECK_EQ(r.nunverified, 0);
 
 	/* The recovery state: every committed value, the third generation's too. */
-	const char *out = P("recovered.db");
+	const char *out = tl_keep("recovered.db");
 	uint32_t missing = 9;
 	char err[256];
 	CHECK_EQ(resetrace_materialize(&m, &r, out, &missing, err, sizeof err), 0);
@@ -485,7 +470,7 @@ TEST(resetrace_wrapped_names_and_recovers_the_lost_versions)
 TEST(resetrace_lists_at_most_rr_list_max_pages)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	/* A longer old generation, so that the hidden range holds 250 commits. */
 	for (int i = 1; i <= 260; i++)
 		sim_update(&s, 41 + i % 250);
@@ -518,7 +503,7 @@ TEST(resetrace_control_runs_are_silent)
 	static const enum stage stages[] = { ST_AFTER, ST_HIDDEN, ST_CAUGHT_UP, ST_WINDOW, ST_WRAPPED };
 	for (size_t i = 0; i < sizeof stages / sizeof *stages; i++) {
 		struct sim s;
-		sim_setup(&s, P("app%zu.db", i));
+		sim_setup(&s, tl_keep("app%zu.db", i));
 		sim_race(&s, false);
 		sim_stage(&s, stages[i]);
 		if (stages[i] != ST_WRAPPED)
@@ -545,8 +530,8 @@ TEST(resetrace_control_runs_are_silent)
 /* Commits in a WAL, nothing checkpointed, the -shm of a crashed writer. */
 static const char *plain_wal(const char *name, int ncommits, bool descending)
 {
-	mkdir(P("%s", name), 0700);
-	const char *db = P("%s/db", name);
+	mkdir(tl_keep("%s", name), 0700);
+	const char *db = tl_keep("%s/db", name);
 	tl_make_db(db, PS, true);
 	tl_sql(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL, pad BLOB NOT NULL);"
 		   "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i<60)"
@@ -556,7 +541,7 @@ static const char *plain_wal(const char *name, int ncommits, bool descending)
 	for (int i = 1; i <= ncommits; i++)
 		k += (size_t)snprintf(sql + k, sizeof sql - k, "UPDATE t SET v = 'r%04d-v%06d' WHERE id = %d;",
 				      descending ? 50 - i : i, i, descending ? 50 - i : i);
-	tl_copy(db, P("%s/pre.db", name));
+	tl_copy(db, tl_keep("%s/pre.db", name));
 	tl_sql_keep_wal(db, sql);
 	return db;
 }
@@ -598,7 +583,7 @@ TEST(resetrace_a_database_rolled_back_behind_its_wal_is_not_the_race)
 	const char *db = plain_wal("a", 20, false);
 	/* A FULL checkpoint (nBackfill = mxFrame), then the old file put back. */
 	tl_sql_keep_wal(db, "PRAGMA wal_checkpoint(FULL)");
-	tl_copy(P("a/pre.db"), db);
+	tl_copy(tl_keep("a/pre.db"), db);
 	check_silent(db, true, 0, 0);                  /* not one page of the WAL in the file */
 }
 
@@ -609,7 +594,7 @@ TEST(resetrace_a_copy_taken_during_a_checkpoint_is_not_the_race)
 	const char *db = plain_wal("a", 30, true);
 	tl_sql_keep_wal(db, "PRAGMA wal_checkpoint(FULL)");
 	size_t n;
-	uint8_t *pre = tl_read(P("a/pre.db"), &n);
+	uint8_t *pre = tl_read(tl_keep("a/pre.db"), &n);
 	for (uint32_t pg = 36; pg <= 52; pg++)
 		tl_patch(db, (uint64_t)(pg - 1) * PS, pre + (size_t)(pg - 1) * PS, PS);
 	free(pre);
@@ -621,13 +606,13 @@ TEST(resetrace_a_copy_taken_during_a_checkpoint_is_not_the_race)
 TEST(resetrace_needs_an_intact_matching_shm)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_HIDDEN);
 	const char *db = snapshot(&s, "snap");
 	sim_end(&s);
 	/* A torn header: SQLite would rebuild the -shm, so nBackfill means nothing. */
-	tl_flip(P("snap/db-shm"), 8, 1);
+	tl_flip(tl_keep("snap/db-shm"), 8, 1);
 	struct model m;
 	open_model(&m, db);
 	struct resetrace r;
@@ -637,7 +622,7 @@ TEST(resetrace_needs_an_intact_matching_shm)
 	resetrace_free(&r);
 	model_close(&m);
 	/* Without any -shm at all, the counters are gone too. */
-	unlink(P("snap/db-shm"));
+	unlink(tl_keep("snap/db-shm"));
 	open_model(&m, db);
 	CHECK_EQ(resetrace_analyze(&m, &r), 0);
 	CHECK_EQ(r.rules, 0);
@@ -648,7 +633,7 @@ TEST(resetrace_needs_an_intact_matching_shm)
 TEST(resetrace_wrapped_skips_pages_rewritten_since_and_unverified_frames)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_CAUGHT_UP);
 	conn_sql(&s.w, "PRAGMA wal_checkpoint(FULL)");
@@ -671,7 +656,7 @@ TEST(resetrace_wrapped_skips_pages_rewritten_since_and_unverified_frames)
 	/* Damage the page data of frame 20 (row 20): its checksum fails, and so
 	 * does frame 21's, which is chained to frame 20's stored checksum only
 	 * through frame 20's own bytes: 20 fails, 21 still verifies. */
-	tl_flip(P("snap/db-wal"), wal_frame_offset(PS, 20) + WAL_FRAME_HDR_SIZE + 700, 0x40);
+	tl_flip(tl_keep("snap/db-wal"), wal_frame_offset(PS, 20) + WAL_FRAME_HDR_SIZE + 700, 0x40);
 	open_model(&m, db);
 	CHECK_EQ(resetrace_analyze(&m, &r), 0);
 	CHECK_EQ(r.nlost, 36);
@@ -682,7 +667,7 @@ TEST(resetrace_wrapped_skips_pages_rewritten_since_and_unverified_frames)
 	model_close(&m);
 
 	/* A WAL cut inside a frame of that generation: its end is unknown. */
-	tl_truncate(P("snap/db-wal"), wal_frame_offset(PS, 40) + 100);
+	tl_truncate(tl_keep("snap/db-wal"), wal_frame_offset(PS, 40) + 100);
 	open_model(&m, db);
 	CHECK_EQ(resetrace_analyze(&m, &r), 0);
 	CHECK_EQ(r.rules, 0);
@@ -693,7 +678,7 @@ TEST(resetrace_wrapped_skips_pages_rewritten_since_and_unverified_frames)
 TEST(resetrace_survives_hostile_counters)
 {
 	struct sim s;
-	sim_setup(&s, P("app.db"));
+	sim_setup(&s, tl_keep("app.db"));
 	sim_race(&s, true);
 	sim_stage(&s, ST_WINDOW);
 	const char *db = snapshot(&s, "snap");

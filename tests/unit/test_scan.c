@@ -25,22 +25,6 @@
 #include "inspect/report.h"
 #include "inspect/scan_chain.h"
 
-/* A path in the test's folder that stays valid for the whole test. */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char pool[64][4096];
-	static unsigned n;
-	char name[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	char *p = pool[n++ % 64];
-	snprintf(p, 4096, "%s/%s", tl_tmp(), name);
-	return p;
-}
-
 /* ---------------------------------------------------------------- builders */
 
 struct buf {
@@ -199,7 +183,7 @@ static char *slurp_file(const char *path)
 
 static struct run scan(const struct scan_opts *o, int n, const char *const *paths)
 {
-	const char *po = P("scan.out"), *pe = P("scan.err");
+	const char *po = tl_keep("scan.out"), *pe = tl_keep("scan.err");
 	FILE *out = fopen(po, "w"), *err = fopen(pe, "w");
 	CHECK(out && err);
 	struct run r;
@@ -347,10 +331,10 @@ TEST(scan_gzip_concatenated_members)
 	struct buf b = { 0 };
 	gz_add(&b, "hello ", 6);
 	gz_add(&b, "world", 5);
-	write_buf(P("two.gz"), &b);
+	write_buf(tl_keep("two.gz"), &b);
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("two.gz"));
+	int fd = open_file(tl_keep("two.gz"));
 	CHECK_EQ(sa_stream_open(&s, fd, "two.gz", 200, &d), 0);
 	uint8_t out[64];
 	size_t n = sa_stream_read(&s, out, sizeof out);
@@ -374,10 +358,10 @@ TEST(scan_gzip_truncated_reports_compressed_offset)
 	gz_add(&b, data, 200000);
 	size_t cut = b.n / 2;
 	b.n = cut;
-	write_buf(P("cut.gz"), &b);
+	write_buf(tl_keep("cut.gz"), &b);
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("cut.gz"));
+	int fd = open_file(tl_keep("cut.gz"));
 	sa_stream_open(&s, fd, "cut.gz", 0, &d);
 	uint8_t *out = malloc(300000);
 	size_t n = sa_stream_read(&s, out, 300000);
@@ -402,10 +386,10 @@ TEST(scan_gzip_trailing_garbage_and_corrupt_data)
 	struct buf b = { 0 };
 	gz_add(&b, "content", 7);
 	put(&b, "JUNKJUNK", 8);
-	write_buf(P("junk.gz"), &b);
+	write_buf(tl_keep("junk.gz"), &b);
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("junk.gz"));
+	int fd = open_file(tl_keep("junk.gz"));
 	sa_stream_open(&s, fd, "junk.gz", 0, &d);
 	uint8_t out[64];
 	CHECK_EQ(sa_stream_read(&s, out, sizeof out), 7);
@@ -420,8 +404,8 @@ TEST(scan_gzip_trailing_garbage_and_corrupt_data)
 	/* a flipped byte in the deflate data or the CRC: corrupt */
 	b.n -= 8;
 	b.p[b.n - 6] ^= 0x55;           /* inside the CRC-32 */
-	write_buf(P("bad.gz"), &b);
-	fd = open_file(P("bad.gz"));
+	write_buf(tl_keep("bad.gz"), &b);
+	fd = open_file(tl_keep("bad.gz"));
 	sa_stream_open(&s, fd, "bad.gz", 0, &d);
 	sa_stream_read(&s, out, sizeof out);
 	CHECK(s.failed);
@@ -440,10 +424,10 @@ TEST(scan_gzip_ratio_cap)
 	uint8_t *zeros = calloc(1, n);
 	struct buf b = { 0 };
 	gz_add(&b, zeros, n);
-	write_buf(P("bomb.gz"), &b);
+	write_buf(tl_keep("bomb.gz"), &b);
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("bomb.gz"));
+	int fd = open_file(tl_keep("bomb.gz"));
 	sa_stream_open(&s, fd, "bomb.gz", 200, &d);
 	uint64_t total = 0;
 	size_t k;
@@ -482,11 +466,11 @@ TEST(scan_tar_members_long_names_pax_and_links)
 	put_zeros(&b, 512 - strlen(rec));
 	tar_add(&b, "short", '0', "12345", 5, NULL);
 	tar_end(&b);
-	write_buf(P("t.tar"), &b);
+	write_buf(tl_keep("t.tar"), &b);
 
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("t.tar"));
+	int fd = open_file(tl_keep("t.tar"));
 	sa_stream_open(&s, fd, "t.tar", 0, &d);
 	struct sa_tar t;
 	sa_tar_init(&t, &s, "t.tar", &d);
@@ -525,10 +509,10 @@ TEST(scan_tar_corrupt_header_resyncs)
 	tar_add(&b, "third", '0', "3333", 4, NULL);
 	tar_end(&b);
 	b.p[bad + 3] ^= 0x20;             /* the second header's name: checksum fails */
-	write_buf(P("c.tar"), &b);
+	write_buf(tl_keep("c.tar"), &b);
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("c.tar"));
+	int fd = open_file(tl_keep("c.tar"));
 	sa_stream_open(&s, fd, "c.tar", 0, &d);
 	struct sa_tar t;
 	sa_tar_init(&t, &s, "c.tar", &d);
@@ -557,10 +541,10 @@ TEST(scan_tar_truncated_member)
 	tar_add(&b, "whole", '0', data, 100, NULL);
 	tar_add(&b, "cut", '0', data, sizeof data, NULL);
 	b.n -= 2048;                      /* cut inside the second member's data */
-	write_buf(P("cut.tar"), &b);
+	write_buf(tl_keep("cut.tar"), &b);
 	struct wd_diags d = { 0 };
 	struct sa_stream s;
-	int fd = open_file(P("cut.tar"));
+	int fd = open_file(tl_keep("cut.tar"));
 	sa_stream_open(&s, fd, "cut.tar", 0, &d);
 	struct sa_tar t;
 	sa_tar_init(&t, &s, "cut.tar", &d);
@@ -639,23 +623,23 @@ static uint32_t wal_u32(const char *path, size_t off)
 
 TEST(scan_chain_series_is_consecutive)
 {
-	make_series(P("s"), 4, 4096);
+	make_series(tl_keep("s"), 4, 4096);
 	/* What SQLite wrote: salt-1 +1 and checkpoint sequence +1 per generation. */
 	for (int g = 1; g < 4; g++) {
-		CHECK_EQ(wal_u32(P("s/wal-%02d", g), 16), wal_u32(P("s/wal-%02d", g - 1), 16) + 1);
-		CHECK_EQ(wal_u32(P("s/wal-%02d", g), 12), wal_u32(P("s/wal-%02d", g - 1), 12) + 1);
+		CHECK_EQ(wal_u32(tl_keep("s/wal-%02d", g), 16), wal_u32(tl_keep("s/wal-%02d", g - 1), 16) + 1);
+		CHECK_EQ(wal_u32(tl_keep("s/wal-%02d", g), 12), wal_u32(tl_keep("s/wal-%02d", g - 1), 12) + 1);
 	}
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("s") };
+	const char *paths[] = { tl_keep("s") };
 	struct run r = scan(&o, 1, paths);
-	char *chain = line_for(r.out, P("s/wal-*"));
+	char *chain = line_for(r.out, tl_keep("s/wal-*"));
 	CHECK(chain);
 	CHECK(has(chain, "\"kind\":\"wal-chain\""));
 	CHECK(has(chain, "\"status\":\"ok\""));
 	CHECK(!has(chain, "CHAIN_"));
 	CHECK_EQ(count_lines(chain, "\"checkpoint_seq\""), 4);
 	char base[4200];
-	snprintf(base, sizeof base, "\"base\":\"%s\"", P("s/db"));
+	snprintf(base, sizeof base, "\"base\":\"%s\"", tl_keep("s/db"));
 	CHECK(has(chain, base));
 	CHECK_EQ(r.status, 0);
 	free(chain);
@@ -664,13 +648,13 @@ TEST(scan_chain_series_is_consecutive)
 
 TEST(scan_chain_gap_order_overlap)
 {
-	make_series(P("s"), 5, 1024);
+	make_series(tl_keep("s"), 5, 1024);
 	/* gap: generation 2 is missing */
-	CHECK(unlink(P("s/wal-02")) == 0);
+	CHECK(unlink(tl_keep("s/wal-02")) == 0);
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("s") };
+	const char *paths[] = { tl_keep("s") };
 	struct run r = scan(&o, 1, paths);
-	char *chain = line_for(r.out, P("s/wal-*"));
+	char *chain = line_for(r.out, tl_keep("s/wal-*"));
 	CHECK(has(chain, "\"code\":\"CHAIN_GAP\""));
 	CHECK(has(chain, "1 WAL generation is missing between"));
 	CHECK(!has(chain, "CHAIN_ORDER"));
@@ -680,12 +664,12 @@ TEST(scan_chain_gap_order_overlap)
 	run_free(&r);
 
 	/* out of order: wal-03 and wal-04 swapped */
-	tl_copy(P("s/wal-03"), P("tmp"));
-	tl_copy(P("s/wal-04"), P("s/wal-03"));
-	tl_copy(P("tmp"), P("s/wal-04"));
-	tl_copy(P("s/wal-01"), P("s/wal-02"));   /* and a repeat of generation 1: overlap */
+	tl_copy(tl_keep("s/wal-03"), tl_keep("tmp"));
+	tl_copy(tl_keep("s/wal-04"), tl_keep("s/wal-03"));
+	tl_copy(tl_keep("tmp"), tl_keep("s/wal-04"));
+	tl_copy(tl_keep("s/wal-01"), tl_keep("s/wal-02"));   /* and a repeat of generation 1: overlap */
 	r = scan(&o, 1, paths);
-	chain = line_for(r.out, P("s/wal-*"));
+	chain = line_for(r.out, tl_keep("s/wal-*"));
 	CHECK(has(chain, "\"code\":\"CHAIN_ORDER\""));
 	CHECK(has(chain, "repeats the WAL generation"));
 	CHECK(has(chain, "older than"));
@@ -696,22 +680,22 @@ TEST(scan_chain_gap_order_overlap)
 
 TEST(scan_chain_foreign)
 {
-	make_series(P("s"), 3, 4096);
-	make_series(P("other"), 3, 4096);
-	make_series(P("small"), 2, 1024);
+	make_series(tl_keep("s"), 3, 4096);
+	make_series(tl_keep("other"), 3, 4096);
+	make_series(tl_keep("small"), 2, 1024);
 	/* another database's generation 1 in place of ours (its salts are unrelated) */
-	uint32_t a = wal_u32(P("s/wal-00"), 16), b = wal_u32(P("other/wal-01"), 16);
+	uint32_t a = wal_u32(tl_keep("s/wal-00"), 16), b = wal_u32(tl_keep("other/wal-01"), 16);
 	uint32_t d = b - a - 1;
 	if (d < 2 * CHAIN_MAX_JUMP || d > UINT32_MAX - 2 * CHAIN_MAX_JUMP) {
 		/* salts drawn within 65536 of each other: astronomically rare, nothing to test */
 		return;
 	}
-	tl_copy(P("other/wal-01"), P("s/wal-01"));
-	tl_copy(P("small/wal-01"), P("s/wal-03"));     /* and one of another page size */
+	tl_copy(tl_keep("other/wal-01"), tl_keep("s/wal-01"));
+	tl_copy(tl_keep("small/wal-01"), tl_keep("s/wal-03"));     /* and one of another page size */
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("s") };
+	const char *paths[] = { tl_keep("s") };
 	struct run r = scan(&o, 1, paths);
-	char *chain = line_for(r.out, P("s/wal-*"));
+	char *chain = line_for(r.out, tl_keep("s/wal-*"));
 	CHECK(chain);
 	CHECK_EQ(count_lines(chain, "\"code\":\"CHAIN_FOREIGN\""), 2);
 	CHECK(has(chain, "1024-byte pages"));
@@ -723,16 +707,16 @@ TEST(scan_chain_foreign)
 
 TEST(scan_chain_in_archive)
 {
-	make_series(P("s"), 3, 4096);
+	make_series(tl_keep("s"), 3, 4096);
 	struct buf b = { 0 };
 	size_t n;
-	uint8_t *p = tl_read(P("s/db"), &n);
+	uint8_t *p = tl_read(tl_keep("s/db"), &n);
 	tar_add(&b, "node1/db", '0', p, n, NULL);
 	free(p);
 	for (int g = 2; g >= 0; g--) {        /* stored out of name order: scan sorts by number */
 		if (g == 1)
 			continue;             /* a gap */
-		p = tl_read(P("s/wal-%02d", g), &n);
+		p = tl_read(tl_keep("s/wal-%02d", g), &n);
 		char name[64];
 		snprintf(name, sizeof name, "node1/wal-%02d", g);
 		tar_add(&b, name, '0', p, n, NULL);
@@ -741,12 +725,12 @@ TEST(scan_chain_in_archive)
 	tar_end(&b);
 	struct buf z = { 0 };
 	gz_add(&z, b.p, b.n);
-	write_buf(P("backup.tar.gz"), &z);
+	write_buf(tl_keep("backup.tar.gz"), &z);
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("backup.tar.gz") };
+	const char *paths[] = { tl_keep("backup.tar.gz") };
 	struct run r = scan(&o, 1, paths);
 	char pat[4200];
-	snprintf(pat, sizeof pat, "%s:node1/wal-*", P("backup.tar.gz"));
+	snprintf(pat, sizeof pat, "%s:node1/wal-*", tl_keep("backup.tar.gz"));
 	char *chain = line_for(r.out, pat);
 	CHECK(chain);
 	CHECK(has(chain, "\"code\":\"CHAIN_GAP\""));
@@ -762,23 +746,23 @@ TEST(scan_chain_in_archive)
 
 TEST(scan_folder_pairs_by_content_and_name)
 {
-	CHECK(mkdir(P("d"), 0755) == 0);
-	CHECK(mkdir(P("d/sub"), 0755) == 0);
-	make_wal_db(P("d/app.sqlite"), 4096, 200);
-	make_wal_db(P("d/sub/other"), 1024, 50);
-	tl_write(P("d/notes.txt"), "SQLite is nice\n", 15);
+	CHECK(mkdir(tl_keep("d"), 0755) == 0);
+	CHECK(mkdir(tl_keep("d/sub"), 0755) == 0);
+	make_wal_db(tl_keep("d/app.sqlite"), 4096, 200);
+	make_wal_db(tl_keep("d/sub/other"), 1024, 50);
+	tl_write(tl_keep("d/notes.txt"), "SQLite is nice\n", 15);
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("d") };
+	const char *paths[] = { tl_keep("d") };
 	struct run r = scan(&o, 1, paths);
 	/* without --recursive: the top folder only */
 	CHECK_EQ(count_lines(r.out, "\"kind\":\"database\""), 1);
-	char *l = line_for(r.out, P("d/app.sqlite"));
+	char *l = line_for(r.out, tl_keep("d/app.sqlite"));
 	CHECK(l);
 	CHECK(has(l, "\"frames_total\":"));
 	CHECK(has(l, "\"integrity\":\"ok\""));
 	CHECK(has(l, "\"archive\":null"));
 	char shm[4200];
-	snprintf(shm, sizeof shm, "\"path\":\"%s-shm\"", P("d/app.sqlite"));
+	snprintf(shm, sizeof shm, "\"path\":\"%s-shm\"", tl_keep("d/app.sqlite"));
 	CHECK(has(l, shm));
 	CHECK(strstr(r.err, "scan: 1 database: 1 ok"));
 	free(l);
@@ -795,30 +779,30 @@ TEST(scan_folder_pairs_by_content_and_name)
 TEST(scan_matches_inspect_codes_in_tar)
 {
 	/* A damaged WAL: the same findings whether read from disk or from a tar.gz. */
-	make_wal_db(P("x/db"), 4096, 300);
-	tl_flip(P("x/db-wal"), 32 + 24 + 4096 + 24 + 100, 0x10);   /* page data of frame 2 */
+	make_wal_db(tl_keep("x/db"), 4096, 300);
+	tl_flip(tl_keep("x/db-wal"), 32 + 24 + 4096 + 24 + 100, 0x10);   /* page data of frame 2 */
 	struct scan_opts o = opts_json();
 	o.jobs = 1;
-	const char *p1[] = { P("x/db") };
+	const char *p1[] = { tl_keep("x/db") };
 	struct run disk = scan(&o, 1, p1);
-	char *dl = line_for(disk.out, P("x/db"));
+	char *dl = line_for(disk.out, tl_keep("x/db"));
 	CHECK(has(dl, "WAL_CHECKSUM_MISMATCH"));
 	struct buf b = { 0 };
 	const char *names[] = { "db", "db-wal", "db-shm" };
 	for (int i = 0; i < 3; i++) {
 		size_t n;
-		uint8_t *p = tl_read(P("x/%s", names[i]), &n);
+		uint8_t *p = tl_read(tl_keep("x/%s", names[i]), &n);
 		char name[64];
 		snprintf(name, sizeof name, "x/%s", names[i]);
 		tar_add(&b, name, '0', p, n, NULL);
 		free(p);
 	}
 	tar_end(&b);
-	write_buf(P("x.tar"), &b);
-	const char *p2[] = { P("x.tar") };
+	write_buf(tl_keep("x.tar"), &b);
+	const char *p2[] = { tl_keep("x.tar") };
 	struct run ar = scan(&o, 1, p2);
 	char path[4200];
-	snprintf(path, sizeof path, "%s:x/db", P("x.tar"));
+	snprintf(path, sizeof path, "%s:x/db", tl_keep("x.tar"));
 	char *al = line_for(ar.out, path);
 	CHECK(al);
 	CHECK(has(al, "\"member\":\"x/db\""));
@@ -843,9 +827,9 @@ TEST(scan_matches_inspect_codes_in_tar)
 
 TEST(scan_hostile_tar_members)
 {
-	make_wal_db(P("x/db"), 4096, 100);
+	make_wal_db(tl_keep("x/db"), 4096, 100);
 	size_t n;
-	uint8_t *db = tl_read(P("x/db"), &n);
+	uint8_t *db = tl_read(tl_keep("x/db"), &n);
 	struct buf b = { 0 };
 	tar_add(&b, "../../escape.db", '0', db, n, NULL);
 	tar_add(&b, "/abs.db", '0', db, n, NULL);
@@ -854,11 +838,11 @@ TEST(scan_hostile_tar_members)
 	tar_add(&b, "ctl\x1b[2J\n.db", '0', db, n, NULL);
 	tar_add(&b, "inner.db", '0', db, n, NULL);
 	tar_end(&b);
-	write_buf(P("evil.tar"), &b);
+	write_buf(tl_keep("evil.tar"), &b);
 	struct scan_opts o = opts_json();
 	o.json = false;
 	o.verbose = true;
-	const char *paths[] = { P("evil.tar") };
+	const char *paths[] = { tl_keep("evil.tar") };
 	struct run r = scan(&o, 1, paths);
 	/* every member is reported; nothing is written next to the archive */
 	CHECK(strstr(r.out, "evil.tar:../../escape.db pages="));
@@ -869,7 +853,7 @@ TEST(scan_hostile_tar_members)
 	/* no raw escape or newline from a member name reaches the output */
 	CHECK(strstr(r.out, "ctl\\x1b[2J\\x0a.db"));
 	CHECK(!strchr(r.out, '\x1b'));
-	CHECK(!tl_exists(P("../../escape.db")) && !tl_exists(P("escape.db")));
+	CHECK(!tl_exists(tl_keep("../../escape.db")) && !tl_exists(tl_keep("escape.db")));
 	CHECK_EQ(r.status, 1);
 	free(db);
 	free(b.p);
@@ -878,12 +862,12 @@ TEST(scan_hostile_tar_members)
 
 TEST(scan_member_cap_and_truncated_gzip)
 {
-	make_wal_db(P("x/db"), 4096, 400);
+	make_wal_db(tl_keep("x/db"), 4096, 400);
 	struct buf b = { 0 };
 	const char *names[] = { "db", "db-wal" };
 	for (int i = 0; i < 2; i++) {
 		size_t n;
-		uint8_t *p = tl_read(P("x/%s", names[i]), &n);
+		uint8_t *p = tl_read(tl_keep("x/%s", names[i]), &n);
 		char name[64];
 		snprintf(name, sizeof name, "x/%s", names[i]);
 		tar_add(&b, name, '0', p, n, NULL);
@@ -892,16 +876,16 @@ TEST(scan_member_cap_and_truncated_gzip)
 	tar_end(&b);
 	struct buf z = { 0 };
 	gz_add(&z, b.p, b.n);
-	write_buf(P("ok.tgz"), &z);
-	uint64_t wal_size = tl_size(P("x/db-wal"));
+	write_buf(tl_keep("ok.tgz"), &z);
+	uint64_t wal_size = tl_size(tl_keep("x/db-wal"));
 
 	/* a cap below the WAL's size: the WAL is reported, the database still analysed */
 	struct scan_opts o = opts_json();
 	o.max_member = wal_size - 1;
-	const char *paths[] = { P("ok.tgz") };
+	const char *paths[] = { tl_keep("ok.tgz") };
 	struct run r = scan(&o, 1, paths);
 	char path[4200];
-	snprintf(path, sizeof path, "%s:x/db", P("ok.tgz"));
+	snprintf(path, sizeof path, "%s:x/db", tl_keep("ok.tgz"));
 	char *l = line_for(r.out, path);
 	CHECK(has(l, "\"code\":\"ARCHIVE_LIMIT\""));
 	CHECK(has(l, "\"wal\":null"));
@@ -910,17 +894,17 @@ TEST(scan_member_cap_and_truncated_gzip)
 
 	/* the gzip cut in the middle of the WAL: the cut member and the gzip error, scan goes on */
 	z.n = z.n * 3 / 4;
-	write_buf(P("cut.tgz"), &z);
-	write_buf(P("zz-after.tgz"), &z);
+	write_buf(tl_keep("cut.tgz"), &z);
+	write_buf(tl_keep("zz-after.tgz"), &z);
 	o.max_member = SCAN_MAX_MEMBER_DEFAULT;
-	const char *two[] = { P("cut.tgz"), P("zz-after.tgz") };
+	const char *two[] = { tl_keep("cut.tgz"), tl_keep("zz-after.tgz") };
 	r = scan(&o, 2, two);
-	l = line_for(r.out, P("cut.tgz"));
+	l = line_for(r.out, tl_keep("cut.tgz"));
 	CHECK(has(l, "\"kind\":\"archive\""));
 	CHECK(has(l, "\"code\":\"ARCHIVE_CORRUPT\""));
 	CHECK(has(l, "truncated at compressed offset"));
 	free(l);
-	snprintf(path, sizeof path, "%s:x/db", P("zz-after.tgz"));
+	snprintf(path, sizeof path, "%s:x/db", tl_keep("zz-after.tgz"));
 	l = line_for(r.out, path);
 	CHECK(has(l, "member 'x/db-wal' is cut short"));
 	free(l);
@@ -932,26 +916,26 @@ TEST(scan_member_cap_and_truncated_gzip)
 
 TEST(scan_gz_files_pair_by_name)
 {
-	make_wal_db(P("x/db"), 4096, 100);
+	make_wal_db(tl_keep("x/db"), 4096, 100);
 	const char *names[] = { "db", "db-wal", "db-shm" };
-	CHECK(mkdir(P("g"), 0755) == 0);
+	CHECK(mkdir(tl_keep("g"), 0755) == 0);
 	for (int i = 0; i < 3; i++) {
 		size_t n;
-		uint8_t *p = tl_read(P("x/%s", names[i]), &n);
+		uint8_t *p = tl_read(tl_keep("x/%s", names[i]), &n);
 		struct buf z = { 0 };
 		gz_add(&z, p, n);
-		write_buf(P("g/%s.gz", names[i]), &z);
+		write_buf(tl_keep("g/%s.gz", names[i]), &z);
 		free(z.p);
 		free(p);
 	}
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("g") };
+	const char *paths[] = { tl_keep("g") };
 	struct run r = scan(&o, 1, paths);
 	CHECK_EQ(count_lines(r.out, "\"kind\":\"database\""), 1);
-	char *l = line_for(r.out, P("g/db.gz"));
+	char *l = line_for(r.out, tl_keep("g/db.gz"));
 	CHECK(l);
 	char wal[4200];
-	snprintf(wal, sizeof wal, "\"wal\":{\"path\":\"%s\"", P("g/db-wal.gz"));
+	snprintf(wal, sizeof wal, "\"wal\":{\"path\":\"%s\"", tl_keep("g/db-wal.gz"));
 	CHECK(has(l, wal));
 	CHECK(has(l, "\"integrity\":\"ok\""));
 	CHECK_EQ(r.status, 0);
@@ -961,14 +945,14 @@ TEST(scan_gz_files_pair_by_name)
 
 TEST(scan_shards_partition_the_inputs)
 {
-	CHECK(mkdir(P("d"), 0755) == 0);
+	CHECK(mkdir(tl_keep("d"), 0755) == 0);
 	for (int i = 0; i < 8; i++) {
-		tl_make_db(P("d/db%d", i), 1024, false);
-		tl_sql(P("d/db%d", i), "CREATE TABLE t(a)");
+		tl_make_db(tl_keep("d/db%d", i), 1024, false);
+		tl_sql(tl_keep("d/db%d", i), "CREATE TABLE t(a)");
 	}
 	struct scan_opts o = opts_json();
 	o.sqlite = false;
-	const char *paths[] = { P("d") };
+	const char *paths[] = { tl_keep("d") };
 	int total = 0;
 	char *seen = calloc(1, 1);
 	for (unsigned s = 1; s <= 3; s++) {
@@ -977,7 +961,7 @@ TEST(scan_shards_partition_the_inputs)
 		struct run r = scan(&o, 1, paths);
 		total += count_lines(r.out, "\"kind\":\"database\"");
 		for (int i = 0; i < 8; i++) {
-			char *l = line_for(r.out, P("d/db%d", i));
+			char *l = line_for(r.out, tl_keep("d/db%d", i));
 			if (l) {
 				size_t k = strlen(seen);
 				seen = realloc(seen, k + 2);
@@ -1004,15 +988,15 @@ TEST(scan_shards_partition_the_inputs)
 
 TEST(scan_unreadable_input_exits_66)
 {
-	make_wal_db(P("x/db"), 4096, 50);
+	make_wal_db(tl_keep("x/db"), 4096, 50);
 	struct scan_opts o = opts_json();
-	const char *paths[] = { P("x/db"), P("missing.db") };
+	const char *paths[] = { tl_keep("x/db"), tl_keep("missing.db") };
 	struct run r = scan(&o, 2, paths);
 	CHECK_EQ(r.status, 66);
-	char *l = line_for(r.out, P("missing.db"));
+	char *l = line_for(r.out, tl_keep("missing.db"));
 	CHECK(has(l, "SCAN_INPUT_UNREADABLE"));
 	free(l);
-	l = line_for(r.out, P("x/db"));
+	l = line_for(r.out, tl_keep("x/db"));
 	CHECK(has(l, "\"status\":\"ok\""));      /* the rest is still scanned */
 	free(l);
 	run_free(&r);
@@ -1035,18 +1019,18 @@ static void append_it(const char *path)
 
 TEST(scan_file_changing_while_read)
 {
-	make_wal_db(P("x/db"), 4096, 300);
-	mkparent(P("y/db"));
-	tl_copy(P("x/db"), P("y/db"));
-	tl_copy(P("x/db-wal"), P("y/db-wal"));
+	make_wal_db(tl_keep("x/db"), 4096, 300);
+	mkparent(tl_keep("y/db"));
+	tl_copy(tl_keep("x/db"), tl_keep("y/db"));
+	tl_copy(tl_keep("x/db-wal"), tl_keep("y/db-wal"));
 	struct scan_opts o = opts_json();
 	o.jobs = 1;
 	/* cut to nothing under the mapping: SIGBUS is caught, the database reported */
 	scan_test_after_map = truncate_it;
-	const char *p1[] = { P("x/db") };
+	const char *p1[] = { tl_keep("x/db") };
 	struct run r = scan(&o, 1, p1);
 	scan_test_after_map = NULL;
-	char *l = line_for(r.out, P("x/db"));
+	char *l = line_for(r.out, tl_keep("x/db"));
 	CHECK(has(l, "\"code\":\"SCAN_INPUT_CHANGED\",\"severity\":\"error\",\"file\":\"db\""));
 	CHECK(has(l, "was cut short while it was read"));
 	CHECK(has(l, "\"kind\":\"database\""));      /* the analysis went on over the zeros */
@@ -1055,10 +1039,10 @@ TEST(scan_file_changing_while_read)
 	run_free(&r);
 	/* grown while read: analysed, and the change reported */
 	scan_test_after_map = append_it;
-	const char *p2[] = { P("y/db") };
+	const char *p2[] = { tl_keep("y/db") };
 	r = scan(&o, 1, p2);
 	scan_test_after_map = NULL;
-	l = line_for(r.out, P("y/db"));
+	l = line_for(r.out, tl_keep("y/db"));
 	CHECK(has(l, "\"code\":\"SCAN_INPUT_CHANGED\""));
 	CHECK(has(l, "\"integrity\":\"ok\""));
 	CHECK_EQ(r.status, 1);
@@ -1078,14 +1062,14 @@ TEST(scan_wal_cut_under_the_mapping_keeps_the_analysis)
 {
 	/* files.c's guard, not a longjmp: the model, the checks and the report read the zeros, the
 	 * record names the WAL, and nothing is left over (an ASan build checks the leaks) */
-	make_wal_db(P("x/db"), 4096, 300);
+	make_wal_db(tl_keep("x/db"), 4096, 300);
 	struct scan_opts o = opts_json();
 	o.jobs = 1;
 	scan_test_after_map = cut_wal;
-	const char *p1[] = { P("x/db") };
+	const char *p1[] = { tl_keep("x/db") };
 	struct run r = scan(&o, 1, p1);
 	scan_test_after_map = NULL;
-	char *l = line_for(r.out, P("x/db"));
+	char *l = line_for(r.out, tl_keep("x/db"));
 	CHECK(has(l, "\"code\":\"SCAN_INPUT_CHANGED\",\"severity\":\"error\",\"file\":\"wal\""));
 	CHECK(has(l, "was cut short while it was read"));
 	CHECK(!has(l, "\"code\":\"SCAN_INPUT_CHANGED\",\"severity\":\"error\",\"file\":\"db\""));
@@ -1107,14 +1091,14 @@ static void cut_member(const char *path)
 
 TEST(scan_chain_member_cut_under_the_mapping)
 {
-	make_series(P("s"), 3, 4096);
+	make_series(tl_keep("s"), 3, 4096);
 	struct scan_opts o = opts_json();
 	o.jobs = 1;
 	scan_test_after_map = cut_member;
-	const char *paths[] = { P("s") };
+	const char *paths[] = { tl_keep("s") };
 	struct run r = scan(&o, 1, paths);
 	scan_test_after_map = NULL;
-	char *chain = line_for(r.out, P("s/wal-*"));
+	char *chain = line_for(r.out, tl_keep("s/wal-*"));
 	CHECK(chain);
 	CHECK(has(chain, "\"code\":\"SCAN_INPUT_CHANGED\",\"severity\":\"error\""));
 	CHECK(has(chain, "wal-01' was cut short while it was read"));
@@ -1128,16 +1112,16 @@ TEST(scan_many_workers_share_the_guard_slots)
 {
 	/* 40 workers, 3 mapped files per database: more mappings than the guard has slots, so
 	 * workers wait for tokens; every one is given back (all 64 slots free afterwards) */
-	make_wal_db(P("d00/db"), 1024, 20);
+	make_wal_db(tl_keep("d00/db"), 1024, 20);
 	char all[4200];
-	snprintf(all, sizeof all, "%s", P("all"));     /* P's pool turns over in the loop */
+	snprintf(all, sizeof all, "%s", tl_keep("all"));     /* P's pool turns over in the loop */
 	const char *paths[1] = { all };
 	CHECK(mkdir(all, 0755) == 0);
 	for (int i = 0; i < 30; i++) {
-		CHECK(mkdir(P("all/d%02d", i), 0755) == 0);
-		tl_copy(P("d00/db"), P("all/d%02d/db", i));
-		tl_copy(P("d00/db-wal"), P("all/d%02d/db-wal", i));
-		tl_copy(P("d00/db-shm"), P("all/d%02d/db-shm", i));
+		CHECK(mkdir(tl_keep("all/d%02d", i), 0755) == 0);
+		tl_copy(tl_keep("d00/db"), tl_keep("all/d%02d/db", i));
+		tl_copy(tl_keep("d00/db-wal"), tl_keep("all/d%02d/db-wal", i));
+		tl_copy(tl_keep("d00/db-shm"), tl_keep("all/d%02d/db-shm", i));
 	}
 	struct scan_opts o = opts_json();
 	o.jobs = 40;
@@ -1160,25 +1144,25 @@ TEST(scan_many_workers_share_the_guard_slots)
 
 TEST(scan_files_from_and_text_output)
 {
-	make_wal_db(P("x/db"), 4096, 50);
+	make_wal_db(tl_keep("x/db"), 4096, 50);
 	char list[8200];
-	int k = snprintf(list, sizeof list, "%s\n\n%s\n", P("x/db"), P("x/db"));
-	tl_write(P("list"), list, (size_t)k);
+	int k = snprintf(list, sizeof list, "%s\n\n%s\n", tl_keep("x/db"), tl_keep("x/db"));
+	tl_write(tl_keep("list"), list, (size_t)k);
 	struct scan_opts o;
 	scan_opts_default(&o);
 	o.progress = 0;
-	o.files_from = P("list");
+	o.files_from = tl_keep("list");
 	struct run r = scan(&o, 0, NULL);
 	/* named twice: one line */
 	char want[4200];
-	snprintf(want, sizeof want, "ok      %s pages=", P("x/db"));
+	snprintf(want, sizeof want, "ok      %s pages=", tl_keep("x/db"));
 	CHECK(strstr(r.out, want));
 	CHECK_EQ(count_lines(r.out, "\n"), 1);
 	CHECK(strstr(r.out, " -\n"));
 	CHECK(strstr(r.err, "scan: 1 database: 1 ok, 0 warning, 0 error"));
 	CHECK_EQ(r.status, 0);
 	run_free(&r);
-	o.files_from = P("no-such-list");
+	o.files_from = tl_keep("no-such-list");
 	r = scan(&o, 0, NULL);
 	CHECK_EQ(r.status, 66);
 	run_free(&r);

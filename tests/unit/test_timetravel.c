@@ -23,23 +23,6 @@
 #include "inspect/model.h"
 #include "inspect/salvage.h"
 
-/* A path in the test's folder that stays valid for the whole test
- * (tl_path's ring is reused after 16 calls). */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char pool[64][4096];
-	static unsigned n;
-	char name[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	char *p = pool[n++ % 64];
-	snprintf(p, 4096, "%s/%s", tl_tmp(), name);
-	return p;
-}
-
 /* ---- fixtures ---------------------------------------------------------- */
 
 /* Run `waldo NAME args…` in a child with stdout and stderr in files;
@@ -61,36 +44,20 @@ static int run(char **out, const char *name, ...)
 	argv[argc] = NULL;
 	static unsigned k;
 	const char *path = tl_path("out-%u.txt", k++);
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		char epath[4200];
-		snprintf(epath, sizeof epath, "%s.err", path);
-		if (!freopen(path, "w", stdout) || !freopen(epath, "w", stderr))
-			_exit(99);
-		int (*fn)(int, char **) = !strcmp(name, "log") ? cmd_log : !strcmp(name, "history") ? cmd_history
-					: !strcmp(name, "extract") ? cmd_extract : !strcmp(name, "bisect") ? cmd_bisect
-					: cmd_readers;
-		int rc = fn(argc, argv);
-		exit(rc);        /* not _exit: LeakSanitizer checks the command at exit */
-	}
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st));
 	char epath[4200];
 	snprintf(epath, sizeof epath, "%s.err", path);
-	size_t en;
-	uint8_t *e = tl_read(epath, &en);
-	snprintf(last_err, sizeof last_err, "%.*s", (int)(en < 1023 ? en : 1023), (const char *)e);
-	free(e);
+	int (*fn)(int, char **) = !strcmp(name, "log") ? cmd_log : !strcmp(name, "history") ? cmd_history
+				: !strcmp(name, "extract") ? cmd_extract : !strcmp(name, "bisect") ? cmd_bisect
+				: cmd_readers;
+	int st = tl_run_cmd(fn, argv, path, epath);
+	tl_read_text(epath, last_err, sizeof last_err);
 	if (out) {
 		size_t n;
 		uint8_t *p = tl_read(path, &n);
 		*out = realloc(p, n + 1);
 		(*out)[n] = '\0';
 	}
-	return WEXITSTATUS(st);
+	return st;
 }
 
 static unsigned count(const char *hay, const char *needle)
@@ -188,7 +155,7 @@ static void reseal(const char *wal, uint32_t from)
 
 TEST(extract_every_commit_equals_sqlite_with_the_wal_cut_there)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	make_db(db, 1024, rows_stmts, NROWS_STMTS);
 	struct model m;
 	open_model(&m, db);
@@ -196,7 +163,7 @@ TEST(extract_every_commit_equals_sqlite_with_the_wal_cut_there)
 	for (uint32_t k = 0; k <= NROWS_STMTS; k++) {
 		char kk[16], name[64], fa[4096], fb[4096];
 		snprintf(kk, sizeof kk, "%u", k);
-		const char *out = P("out-%u.db", k);
+		const char *out = tl_keep("out-%u.db", k);
 		char *text;
 		CHECK_EQ(run(&text, "extract", db, "-o", out, "--commit", kk, "--json", NULL), 0);
 		CHECK(strstr(text, "\"integrity\":\"ok\""));
@@ -227,10 +194,10 @@ TEST(extract_every_commit_equals_sqlite_with_the_wal_cut_there)
 			CHECK_EQ(tl_query_int(out, "SELECT count(*) FROM t"), k >= 6 ? 200 : 50 * (k - 1 > 3 ? 3 : k - 1));
 	}
 	/* The default is the last commit SQLite sees. */
-	const char *last = P("last.db");
+	const char *last = tl_keep("last.db");
 	CHECK_EQ(run(NULL, "extract", db, "-o", last, NULL), 0);
 	size_t n1, n2;
-	uint8_t *p1 = tl_read(last, &n1), *p2 = tl_read(P("out-%u.db", (unsigned)NROWS_STMTS), &n2);
+	uint8_t *p1 = tl_read(last, &n1), *p2 = tl_read(tl_keep("out-%u.db", (unsigned)NROWS_STMTS), &n2);
 	CHECK_EQ(n1, n2);
 	CHECK_MEM(p1, p2, n1);
 	free(p1);
@@ -240,7 +207,7 @@ TEST(extract_every_commit_equals_sqlite_with_the_wal_cut_there)
 
 TEST(extract_says_when_a_checkpoint_overwrote_the_past)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	tl_make_db(db, 1024, true);
 	tl_sql(db, "CREATE TABLE t1(x); INSERT INTO t1 VALUES('old'); CREATE TABLE t2(y);");
 	/* Commit 1 touches t2 only, commit 2 rewrites t1's page; then a
@@ -248,23 +215,23 @@ TEST(extract_says_when_a_checkpoint_overwrote_the_past)
 	tl_sql_keep_wal(db, "INSERT INTO t2 VALUES(1); UPDATE t1 SET x = 'new';"
 			    "PRAGMA wal_checkpoint(PASSIVE);");
 	char *text;
-	CHECK_EQ(run(&text, "extract", db, "-o", P("c1.db"), "--commit", "1", "--json", NULL), 0);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("c1.db"), "--commit", "1", "--json", NULL), 0);
 	CHECK(strstr(text, "\"pages_newer\":1,"));
 	free(text);
 	char v[64];
-	tl_query_text(P("c1.db"), "SELECT x FROM t1", v, sizeof v);
+	tl_query_text(tl_keep("c1.db"), "SELECT x FROM t1", v, sizeof v);
 	CHECK_STR(v, "new");                  /* the limitation, as documented */
-	CHECK_EQ(run(&text, "extract", db, "-o", P("c1b.db"), "--commit", "1", NULL), 0);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("c1b.db"), "--commit", "1", NULL), 0);
 	CHECK(strstr(text, "1 page comes from the database file, which a checkpoint already updated past commit 1"));
 	free(text);
-	CHECK_EQ(run(&text, "extract", db, "-o", P("c2.db"), "--json", NULL), 0);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("c2.db"), "--json", NULL), 0);
 	CHECK(strstr(text, "\"pages_newer\":0,"));
 	free(text);
 }
 
 TEST(extract_salvage_recovers_commits_after_a_checksum_break)
 {
-	const char *db = P("app.db"), *wal = P("app.db-wal");
+	const char *db = tl_keep("app.db"), *wal = tl_keep("app.db-wal");
 	make_db(db, 1024, rows_stmts, NROWS_STMTS);
 	char full[4096];
 	fingerprint(db, true, full, sizeof full);
@@ -278,18 +245,18 @@ TEST(extract_salvage_recovers_commits_after_a_checksum_break)
 	CHECK_EQ(tl_query_int(db, "SELECT count(*) FROM t"), 100);   /* SQLite drops commits 4.. */
 
 	char *text;
-	CHECK_EQ(run(&text, "extract", db, "-o", P("plain.db"), "--json", NULL), 0);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("plain.db"), "--json", NULL), 0);
 	CHECK(strstr(text, "\"commit\":3,"));
 	free(text);
-	CHECK_EQ(tl_query_int(P("plain.db"), "SELECT count(*) FROM t"), 100);
+	CHECK_EQ(tl_query_int(tl_keep("plain.db"), "SELECT count(*) FROM t"), 100);
 
 	/* Commit 4 does not exist for SQLite: only with --salvage. */
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("no.db"), "--commit", "7", NULL), EXIT_USAGE);
-	CHECK(!tl_exists(P("no.db")));
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("no.db"), "--commit", "8", "--salvage", NULL), EXIT_USAGE);
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("no.db"), "--commit", "7", NULL), EXIT_USAGE);
+	CHECK(!tl_exists(tl_keep("no.db")));
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("no.db"), "--commit", "8", "--salvage", NULL), EXIT_USAGE);
 
 	/* --salvage: everything back, labelled, exit 1 (warning). */
-	CHECK_EQ(run(&text, "extract", db, "-o", P("salv.db"), "--salvage", "--json", NULL), 1);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("salv.db"), "--salvage", "--json", NULL), 1);
 	CHECK(strstr(text, "\"commit\":7,"));
 	CHECK(strstr(text, "\"salvage\":true"));
 	CHECK(strstr(text, "\"kind\":\"after-break\""));
@@ -297,13 +264,13 @@ TEST(extract_salvage_recovers_commits_after_a_checksum_break)
 	CHECK(strstr(text, "\"integrity\":\"ok\""));
 	free(text);
 	char got[4096];
-	fingerprint(P("salv.db"), true, got, sizeof got);
+	fingerprint(tl_keep("salv.db"), true, got, sizeof got);
 	CHECK_STR(got, full);
 
 	/* An intermediate salvage commit: the UPDATE (commit 5) but not commit 6. */
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("s5.db"), "--salvage", "--commit", "5", NULL), 1);
-	CHECK_EQ(tl_query_int(P("s5.db"), "SELECT count(*) FROM t"), 150);
-	CHECK_EQ(tl_query_int(P("s5.db"), "SELECT count(*) FROM t WHERE b LIKE '%!'"), 30);
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("s5.db"), "--salvage", "--commit", "5", NULL), 1);
+	CHECK_EQ(tl_query_int(tl_keep("s5.db"), "SELECT count(*) FROM t"), 150);
+	CHECK_EQ(tl_query_int(tl_keep("s5.db"), "SELECT count(*) FROM t WHERE b LIKE '%!'"), 30);
 
 	/* log marks the groups SQLite will not see. */
 	CHECK_EQ(run(&text, "log", db, "--json", NULL), 2);
@@ -319,31 +286,31 @@ TEST(extract_salvage_recovers_commits_after_a_checksum_break)
 
 TEST(extract_salvage_rebuilds_a_database_whose_header_is_destroyed)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	make_db(db, 1024, rows_stmts, NROWS_STMTS);
 	char full[4096];
 	fingerprint(db, true, full, sizeof full);
 	/* The WAL holds page 1 (commit 1 wrote it); the file's copy is gone. */
 	tl_patch(db, 0, "garbage garbage!", 16);
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("x.db"), NULL), EXIT_NOINPUT);
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("x.db"), NULL), EXIT_NOINPUT);
 	CHECK(strstr(last_err, "--salvage rebuilds it"));
 	char *text;
 	CHECK_EQ(run(&text, "log", db, "--json", NULL) >= 1, 1);
 	CHECK_EQ(count(text, "\"kind\":\"no-database\""), NROWS_STMTS);
 	CHECK(strstr(text, "\"sqlite_stops_at\":1,\"stop_reason\":\"no-database\""));
 	free(text);
-	CHECK_EQ(run(&text, "extract", db, "-o", P("rebuilt.db"), "--salvage", "--json", NULL), 1);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("rebuilt.db"), "--salvage", "--json", NULL), 1);
 	CHECK(strstr(text, "\"code\":\"DB_NOT_SQLITE\""));
 	CHECK(strstr(text, "\"integrity\":\"ok\""));
 	free(text);
 	char got[4096];
-	fingerprint(P("rebuilt.db"), true, got, sizeof got);
+	fingerprint(tl_keep("rebuilt.db"), true, got, sizeof got);
 	CHECK_STR(got, full);
 }
 
 TEST(salvage_groups_and_pages)
 {
-	const char *db = P("app.db"), *wal = P("app.db-wal");
+	const char *db = tl_keep("app.db"), *wal = tl_keep("app.db-wal");
 	make_db(db, 1024, rows_stmts, NROWS_STMTS);
 	struct model m;
 	open_model(&m, db);
@@ -406,9 +373,9 @@ TEST(salvage_groups_and_pages)
 
 TEST(extract_refuses_to_overwrite_or_write_over_inputs)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	make_db(db, 1024, rows_stmts, 3);
-	const char *out = P("exists.db");
+	const char *out = tl_keep("exists.db");
 	tl_write(out, "keep me", 7);
 	CHECK_EQ(run(NULL, "extract", db, "-o", out, NULL), 73);
 	CHECK(strstr(last_err, "refusing to overwrite it (use --force)"));
@@ -419,26 +386,26 @@ TEST(extract_refuses_to_overwrite_or_write_over_inputs)
 	uint64_t before = tl_size(db);
 	CHECK_EQ(run(NULL, "extract", db, "-o", db, "--force", NULL), 73);
 	CHECK(strstr(last_err, "is one of the inputs"));
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("app.db-wal"), "--force", NULL), 73);
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("app.db-journal"), NULL), 73);
-	CHECK(!tl_exists(P("app.db-journal")));
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("app.db-wal"), "--force", NULL), 73);
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("app.db-journal"), NULL), 73);
+	CHECK(!tl_exists(tl_keep("app.db-journal")));
 	CHECK_EQ(tl_size(db), before);
 	/* A leftover journal beside the output would be rolled into it. */
-	tl_write(P("o2.db-journal"), "x", 1);
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("o2.db"), NULL), 73);
-	CHECK(!tl_exists(P("o2.db")));
+	tl_write(tl_keep("o2.db-journal"), "x", 1);
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("o2.db"), NULL), 73);
+	CHECK(!tl_exists(tl_keep("o2.db")));
 	/* Usage errors and unusable inputs. */
 	CHECK_EQ(run(NULL, "extract", db, NULL), EXIT_USAGE);
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("x.db"), "--commit", "abc", NULL), EXIT_USAGE);
-	CHECK_EQ(run(NULL, "extract", P("missing.db"), "-o", P("x.db"), NULL), EXIT_NOINPUT);
-	tl_write(P("junk.db"), "this is not a database at all, just text padded out......"
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("x.db"), "--commit", "abc", NULL), EXIT_USAGE);
+	CHECK_EQ(run(NULL, "extract", tl_keep("missing.db"), "-o", tl_keep("x.db"), NULL), EXIT_NOINPUT);
+	tl_write(tl_keep("junk.db"), "this is not a database at all, just text padded out......"
 		 "....................................................................", 120);
-	CHECK_EQ(run(NULL, "extract", P("junk.db"), "-o", P("x.db"), NULL), EXIT_NOINPUT);
+	CHECK_EQ(run(NULL, "extract", tl_keep("junk.db"), "-o", tl_keep("x.db"), NULL), EXIT_NOINPUT);
 	CHECK(strstr(last_err, "is not an SQLite database"));
-	tl_write(P("empty.db"), "", 0);
-	CHECK_EQ(run(NULL, "extract", P("empty.db"), "-o", P("x.db"), NULL), EXIT_NOINPUT);
+	tl_write(tl_keep("empty.db"), "", 0);
+	CHECK_EQ(run(NULL, "extract", tl_keep("empty.db"), "-o", tl_keep("x.db"), NULL), EXIT_NOINPUT);
 	CHECK(strstr(last_err, "is empty"));
-	CHECK(!tl_exists(P("x.db")));
+	CHECK(!tl_exists(tl_keep("x.db")));
 	/* No temporary files are left behind in the output folder. */
 	DIR *d = opendir(tl_tmp());
 	struct dirent *e;
@@ -449,7 +416,7 @@ TEST(extract_refuses_to_overwrite_or_write_over_inputs)
 
 TEST(a_commit_size_no_file_can_hold_is_never_written)
 {
-	const char *db = P("app.db"), *wal = P("app.db-wal");
+	const char *db = tl_keep("app.db"), *wal = tl_keep("app.db-wal");
 	make_db(db, 1024, rows_stmts, 3);
 	struct model m;
 	open_model(&m, db);
@@ -465,10 +432,10 @@ TEST(a_commit_size_no_file_can_hold_is_never_written)
 	CHECK(!model_size_plausible(&m, 0xfffffff0u));
 	CHECK(model_size_plausible(&m, model_npages(&m, 2)));
 	model_close(&m);
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("x.db"), NULL), EXIT_NOINPUT);
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("x.db"), NULL), EXIT_NOINPUT);
 	CHECK(strstr(last_err, "claims 4294967280 pages"));
-	CHECK(!tl_exists(P("x.db")));
-	CHECK_EQ(run(NULL, "extract", db, "-o", P("x2.db"), "--commit", "2", NULL), 0);
+	CHECK(!tl_exists(tl_keep("x.db")));
+	CHECK_EQ(run(NULL, "extract", db, "-o", tl_keep("x2.db"), "--commit", "2", NULL), 0);
 	char *text;
 	CHECK_EQ(run(&text, "bisect", db, "--json", NULL), 2);
 	CHECK(strstr(text, "\"first_bad\":3,"));
@@ -498,7 +465,7 @@ static const char *const table_stmts[] = {
 
 TEST(bisect_finds_the_commit_that_broke_a_btree_page)
 {
-	const char *db = P("app.db"), *wal = P("app.db-wal");
+	const char *db = tl_keep("app.db"), *wal = tl_keep("app.db-wal");
 	make_db(db, 1024, table_stmts, NTABLE_STMTS);
 	char *text;
 	CHECK_EQ(run(&text, "bisect", db, "--json", NULL), 0);
@@ -549,7 +516,7 @@ TEST(bisect_finds_the_commit_that_broke_a_btree_page)
 
 TEST(bisect_reports_a_database_file_that_is_already_broken)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	tl_make_db(db, 1024, true);
 	tl_sql(db, "CREATE TABLE t1(x); CREATE TABLE t2(x); INSERT INTO t2 VALUES(1);");
 	const uint32_t root = (uint32_t)tl_query_int(db, "SELECT rootpage FROM sqlite_schema WHERE name='t2'");
@@ -568,7 +535,7 @@ TEST(bisect_reports_a_database_file_that_is_already_broken)
 
 TEST(history_lists_every_version_and_the_one_sqlite_reads)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	make_db(db, 1024, rows_stmts, NROWS_STMTS);
 	const uint32_t root = (uint32_t)tl_query_int(db, "SELECT rootpage FROM sqlite_schema WHERE name='t'");
 	struct model m;
@@ -615,7 +582,7 @@ TEST(history_lists_every_version_and_the_one_sqlite_reads)
 
 TEST(log_lists_commits_and_stale_generation_groups)
 {
-	const char *db = P("app.db");
+	const char *db = tl_keep("app.db");
 	tl_make_db(db, 1024, true);
 	/* Generation A: many frames; a RESTART checkpoint; generation B writes
 	 * two frames over A's first ones, A's later frames stay behind. */
@@ -650,7 +617,7 @@ TEST(log_lists_commits_and_stale_generation_groups)
 	CHECK_EQ(run(&text, "log", db, NULL), 0);
 	CHECK(strstr(text, "NO: salvage, stale (salts"));
 	free(text);
-	CHECK_EQ(run(&text, "extract", db, "-o", P("st.db"), "--salvage", "--json", NULL) >= 1, 1);
+	CHECK_EQ(run(&text, "extract", db, "-o", tl_keep("st.db"), "--salvage", "--json", NULL) >= 1, 1);
 	CHECK(strstr(text, "\"kind\":\"stale\""));
 	CHECK(strstr(text, "\"code\":\"WAL_STALE_FRAMES\""));
 	free(text);
@@ -658,7 +625,7 @@ TEST(log_lists_commits_and_stale_generation_groups)
 
 TEST(log_without_wal_shows_the_database_file_alone)
 {
-	const char *db = P("plain.db");
+	const char *db = tl_keep("plain.db");
 	tl_make_db(db, 4096, true);
 	tl_sql(db, "CREATE TABLE t(x);");
 	char *text;
@@ -668,14 +635,14 @@ TEST(log_without_wal_shows_the_database_file_alone)
 	CHECK(strstr(text, "\"database_pages\":2"));
 	free(text);
 	CHECK_EQ(run(NULL, "log", NULL), EXIT_USAGE);
-	CHECK_EQ(run(NULL, "log", P("nope.db"), NULL), EXIT_NOINPUT);
+	CHECK_EQ(run(NULL, "log", tl_keep("nope.db"), NULL), EXIT_NOINPUT);
 }
 
 /* ---- atomic output ----------------------------------------------------- */
 
 TEST(atomic_commit_publishes_whole_files_and_never_clobbers)
 {
-	const char *out = P("a.bin");
+	const char *out = tl_keep("a.bin");
 	struct atomic_out a;
 	char err[256];
 	CHECK_EQ(atomic_prepare(&a, out, false, err, sizeof err), ATOMIC_OK);
@@ -694,7 +661,7 @@ TEST(atomic_commit_publishes_whole_files_and_never_clobbers)
 	CHECK(strstr(err, "refusing to overwrite"));
 
 	/* The target appears between prepare and commit: not clobbered. */
-	const char *late = P("late.bin");
+	const char *late = tl_keep("late.bin");
 	CHECK_EQ(atomic_prepare(&a, late, false, err, sizeof err), ATOMIC_OK);
 	snprintf(tmp, sizeof tmp, "%s", a.tmp);
 	fd = atomic_open(&a, err, sizeof err);
@@ -714,8 +681,8 @@ TEST(atomic_commit_publishes_whole_files_and_never_clobbers)
 
 	/* Folders and missing folders are refused. */
 	CHECK_EQ(atomic_prepare(&a, tl_tmp(), true, err, sizeof err), ATOMIC_ERR);
-	CHECK_EQ(atomic_prepare(&a, P("no/such/dir/x.db"), false, err, sizeof err), ATOMIC_ERR);
-	CHECK_EQ(atomic_prepare(&a, P("ends/"), false, err, sizeof err), ATOMIC_ERR);
+	CHECK_EQ(atomic_prepare(&a, tl_keep("no/such/dir/x.db"), false, err, sizeof err), ATOMIC_ERR);
+	CHECK_EQ(atomic_prepare(&a, tl_keep("ends/"), false, err, sizeof err), ATOMIC_ERR);
 
 	/* Input detection, by inode and by sibling name. */
 	CHECK(atomic_same_file(out, out));
@@ -723,5 +690,5 @@ TEST(atomic_commit_publishes_whole_files_and_never_clobbers)
 	char sib[4200];
 	snprintf(sib, sizeof sib, "%s/../%s/a.bin-shm", tl_tmp(), strrchr(tl_tmp(), '/') + 1);
 	CHECK(atomic_same_file(sib, out));
-	CHECK(!atomic_same_file(P("a.bin-other"), out));
+	CHECK(!atomic_same_file(tl_keep("a.bin-other"), out));
 }

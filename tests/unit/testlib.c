@@ -18,15 +18,32 @@ extern char tl_tmp_dir[4096];
 
 const char *tl_tmp(void) { return tl_tmp_dir; }
 
+/* tl_tmp() + "/" + the formatted name into p (4096 bytes). */
+static const char *vpath(char *p, const char *fmt, va_list ap)
+{
+	int n = snprintf(p, 4096, "%s/", tl_tmp_dir);
+	vsnprintf(p + n, 4096 - (size_t)n, fmt, ap);
+	return p;
+}
+
 const char *tl_path(const char *fmt, ...)
 {
 	static char ring[16][4096];
 	static unsigned k;
-	char *p = ring[k++ % 16];
-	int n = snprintf(p, 4096, "%s/", tl_tmp_dir);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p + n, 4096 - (size_t)n, fmt, ap);
+	const char *p = vpath(ring[k++ % 16], fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+const char *tl_keep(const char *fmt, ...)
+{
+	static char pool[64][4096];
+	static unsigned k;
+	va_list ap;
+	va_start(ap, fmt);
+	const char *p = vpath(pool[k++ % 64], fmt, ap);
 	va_end(ap);
 	return p;
 }
@@ -211,4 +228,61 @@ void tl_query_text(const char *db, const char *sql, char *buf, size_t n)
 		tl_fail(__FILE__, __LINE__, "step '%s': %s", sql, sqlite3_errmsg(h));
 	sqlite3_finalize(st);
 	sqlite3_close(h);
+}
+
+void tl_img_load(struct tl_img *m, const char *db)
+{
+	m->p = tl_read(db, &m->n);
+	struct wd_diags d = { 0 };
+	dbh_parse(m->p, m->n, &m->h, &d);
+	wd_diags_free(&d);
+	CHECK(m->h.page_size_ok);
+	m->page_size = m->h.page_size;
+	m->usable = m->h.usable_size;
+	m->npages = (uint32_t)(m->n / m->page_size);
+}
+
+const uint8_t *tl_img_get(void *ctx, uint32_t pgno)
+{
+	const struct tl_img *m = ctx;
+	if (pgno == 0 || pgno > m->npages)
+		return NULL;
+	return m->p + (size_t)(pgno - 1) * m->page_size;
+}
+
+uint8_t *tl_img_page(const struct tl_img *m, uint32_t pgno)
+{
+	CHECK(pgno >= 1 && pgno <= m->npages);
+	return m->p + (size_t)(pgno - 1) * m->page_size;
+}
+
+void tl_read_text(const char *path, char *buf, size_t n)
+{
+	size_t k;
+	uint8_t *t = tl_read(path, &k);
+	if (k >= n)
+		k = n - 1;
+	memcpy(buf, t, k);
+	buf[k] = '\0';
+	free(t);
+}
+
+int tl_run_cmd(int (*fn)(int, char **), char **argv, const char *out, const char *err)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (!freopen(out, "w", stdout) ||
+		    (err ? !freopen(err, "w", stderr) : dup2(fileno(stdout), 2) < 0))
+			_exit(99);
+		exit(fn(argc, argv));
+	}
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st));
+	return WEXITSTATUS(st);
 }
