@@ -537,10 +537,7 @@ static void check_journal(struct model *m)
 static void check_locks(struct model *m, struct check_result *r)
 {
 	locks_probe(&m->files, &r->locks);
-	if (r->locks.remote)
-		wd_add(&m->diags, WD_FS_REMOTE, WD_F_DB, WD_NONE, WD_NONE, WD_NONE,
-		       "the database is on a %s file system: processes on other machines may use it without this "
-		       "machine seeing their locks, so 'not in use' cannot be told", r->locks.remote);
+	locks_add_remote(&r->locks, &m->diags);
 	if (!r->locks.n)
 		return;
 	char pids[512];

@@ -42,8 +42,9 @@ static const char usage[] =
 	"               processes, findings, status}\n"
 	"  --shm FILE   use FILE as the -shm\n"
 	"\n"
-	"Exit status: 0 nobody holds locks, 1 some process does, 64 bad usage,\n"
-	"66 an input cannot be read.\n";
+	"Exit status: 0 nobody holds locks, 1 some process does, or the database is\n"
+	"on a file system other machines may share (FS_REMOTE: theirs are not seen),\n"
+	"64 bad usage, 66 an input cannot be read.\n";
 
 #define NSLOTS 8                       /* WRITE, CKPT, RECOVER, READ0..READ4 */
 
@@ -121,6 +122,7 @@ static void holders(const struct lock_report *r, char file, uint64_t byte, char 
 
 static void add_findings(const struct lock_report *r, const struct view *v, struct wd_diags *d)
 {
+	locks_add_remote(r, d);
 	if (!r->n)
 		return;
 	char pids[512];
@@ -339,7 +341,7 @@ int cmd_readers(int argc, char **argv)
 		print_json(path, &s, &r, &v, &d);
 	else
 		print_text(path, &s, &r, &v, &d);
-	int status = r.n ? EXIT_WARNINGS : EXIT_OK;
+	int status = r.n || r.remote ? EXIT_WARNINGS : EXIT_OK;
 	wd_diags_free(&d);
 	wf_set_close(&s);
 	return status;

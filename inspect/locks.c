@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../formats/dbheader.h"
+#include "../formats/diag.h"
 #include "../formats/shm.h"
 
 #define DB_RESERVED_BYTE (SQLITE_PENDING_BYTE + 1)
@@ -153,6 +154,14 @@ bool locks_remote_allowed(void)
 {
 	const char *e = getenv("WALDO_ALLOW_REMOTE");
 	return e && !strcmp(e, "1");
+}
+
+void locks_add_remote(const struct lock_report *r, struct wd_diags *d)
+{
+	if (r->remote)
+		wd_add(d, WD_FS_REMOTE, WD_F_DB, WD_NONE, WD_NONE, WD_NONE,
+		       "the database is on a %s file system: processes on other machines may use it without this "
+		       "machine seeing their locks, so 'not in use' cannot be told", r->remote);
 }
 
 void locks_probe(const struct wf_set *s, struct lock_report *r)

@@ -51,6 +51,9 @@ void locks_probe(const struct wf_set *s, struct lock_report *r);
 const char *locks_fs_shared(int fd);
 /* WALDO_ALLOW_REMOTE=1: the user says nothing else uses a database on such a file system. */
 bool locks_remote_allowed(void);
+/* An FS_REMOTE finding into d when r->remote is set. */
+struct wd_diags;
+void locks_add_remote(const struct lock_report *r, struct wd_diags *d);
 /*
  * Distinct holders in r, a comma-separated list into buf: "pid (comm)" per
  * process, and LOCKS_OFD_NAME once for open-file-description locks, which

@@ -12,8 +12,8 @@
 # (every WAL frame listed, the same frame count as from an intact copy).
 # The writing commands refuse: on a FUSE file system (HOSTILE E9: it may be
 # shared with other machines, whose locks are not seen) repair -o and
-# checkpoint with exit 75 unless WALDO_ALLOW_REMOTE=1, inspect reports
-# FS_REMOTE; then repair -o with exit 66 and a message naming
+# checkpoint with exit 75 unless WALDO_ALLOW_REMOTE=1, inspect and readers
+# report FS_REMOTE (readers exits 1: it cannot say nobody uses it); then repair -o with exit 66 and a message naming
 # the file and the offset, writing nothing; backup with an error naming the
 # database and no whole copy left.  Skipped where FUSE cannot be mounted
 # (no /dev/fuse or no CAP_SYS_ADMIN).
@@ -147,6 +147,9 @@ for key, fname, bad, label in CASES:
     if st == "hang" or not sf or not any(offset_ok(x.get("offset")) for x in sf):
         why.append("scan: exit %s, %s" % (st, sf or out[-300:]))
     # --- writing commands refuse, naming the file and the offset ---
+    st, out, err = run(["readers", "--json", db])
+    if st != 1 or '"FS_REMOTE"' not in out:
+        why.append("readers on FUSE: exit %s, no FS_REMOTE (%s)" % (st, out[-200:]))
     o = os.path.join(root, "out-" + key)
     for argv in (["repair", "-o", o, db], ["checkpoint", db]):
         st, out, err = run(argv)
